@@ -1,0 +1,66 @@
+"""The op table, assembled: importing this registers every op family and installs the ops on
+:class:`Tensor` (methods, in-place variants, operators). ``FUNCTIONS`` maps each public name
+(aliases included) to its ``mt.`` callable."""
+
+from __future__ import annotations
+
+from .._tensor import Tensor
+from . import conversion, elementwise, reduction  # noqa: F401  (each family registers its ops on import)
+from ._registry import REGISTRY, OpDef, Sample, dispatch, make_function, make_inplace
+
+__all__ = ["REGISTRY", "FUNCTIONS", "FUNCTIONAL", "OpDef", "Sample", "dispatch"]
+
+FUNCTIONS: dict = {}
+FUNCTIONAL: dict = {}
+
+_UNARY_DUNDERS = {"neg", "pos", "abs", "invert"}
+_COMPARE_DUNDERS = {"eq", "ne", "lt", "le", "gt", "ge"}
+_OPERAND = (Tensor, int, float, bool, complex)
+
+
+def _binary_dunders(stem, f, inplace):
+    def op(self, other):
+        if not isinstance(other, _OPERAND):
+            return NotImplemented
+        return f(self, other)
+
+    def rop(self, other):
+        if not isinstance(other, _OPERAND):
+            return NotImplemented
+        return f(other, self)
+
+    op.__name__ = f"__{stem}__"
+    rop.__name__ = f"__r{stem}__"
+    out = {f"__{stem}__": op}
+    if stem not in _COMPARE_DUNDERS:
+        out[f"__r{stem}__"] = rop
+        if inplace is not None:
+            out[f"__i{stem}__"] = inplace
+    return out
+
+
+def _install() -> None:
+    for name, op in REGISTRY.items():
+        f = make_function(op)
+        names = (name, *op.aliases)
+        inplace = make_inplace(op, f) if op.inplace else None
+        for n in names:
+            if op.function:
+                FUNCTIONS[n] = f
+            if op.functional:
+                FUNCTIONAL[n] = f
+            if op.method:
+                setattr(Tensor, n, f)
+            if inplace is not None:
+                setattr(Tensor, n + "_", inplace)
+        if op.dunder:
+            if op.dunder in _UNARY_DUNDERS:
+                setattr(Tensor, f"__{op.dunder}__", f)
+            else:
+                for attr, fn in _binary_dunders(op.dunder, f, inplace).items():
+                    setattr(Tensor, attr, fn)
+    Tensor.__hash__ = object.__hash__  # __eq__ is elementwise; hashing stays by identity
+
+
+_install()
+conversion.install()

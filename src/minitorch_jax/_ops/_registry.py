@@ -1,0 +1,568 @@
+"""The op table: every tensor op is one :class:`OpDef`, defined once and read everywhere.
+
+An entry holds the op's name, its forward on jax.numpy arrays, how its inputs are promoted and
+how its gradient is found. From it come the ``mt.`` function, the Tensor method, the in-place
+``name_`` variant, operators, and (later) ``nn.functional``.
+
+Eager execution stays thin: the forward of each op is a ``jax.jit`` cached per static arguments
+(JAX caches per input shape/dtype), so a call is one dispatch. With autograd recording, the
+node keeps the (immutable, so free to keep) input arrays, and the backward is one more cached
+``jax.jit`` that re-runs the forward under ``jax.vjp`` - XLA drops whatever the gradient does not
+need. The same backward is itself an op, which gives higher-order gradients.
+"""
+
+from __future__ import annotations
+
+import inspect
+import weakref
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import _dtype
+from .._errors import MiniTorchError, OpTypeError, ShapeError
+from .._autograd_graph import Node, accumulate_node
+from .._grad_mode import STATE
+from .._tensor import Tensor, _wrap
+
+__all__ = ["OpDef", "register", "REGISTRY", "Sample", "dispatch"]
+
+REGISTRY: dict[str, OpDef] = {}
+
+_SCALARS = (int, float, bool, complex)
+
+
+class Sample:
+    """Sample inputs for an op's parity test: positional ``args`` and ``kwargs``.
+
+    numpy arrays in ``args`` (also inside lists) become tensors in both libraries; everything
+    else is passed as is. ``grad=False`` skips the gradient comparison for this sample.
+    """
+
+    __slots__ = ("args", "kwargs", "grad", "rtol", "atol", "method")
+
+    def __init__(self, *args, grad=True, rtol=None, atol=None, method=True, **kwargs):
+        self.args = args
+        self.kwargs = kwargs
+        self.grad = grad
+        self.rtol = rtol
+        self.atol = atol
+        self.method = method
+
+    def __repr__(self) -> str:
+        def show(a):
+            if isinstance(a, np.ndarray):
+                return f"array{list(a.shape)}:{a.dtype}"
+            if isinstance(a, (list, tuple)):
+                return type(a)(show(x) for x in a)
+            return repr(a)
+        parts = [str(show(a)) for a in self.args] + [f"{k}={show(v)}" for k, v in self.kwargs.items()]
+        return "(" + ", ".join(parts) + ")"
+
+
+def _camel(name: str) -> str:
+    return "".join(p[:1].upper() + p[1:] for p in name.strip("_").split("_"))
+
+
+class OpDef:
+    """One entry of the op table.
+
+    Args:
+        name: torch's name for the op (``mt.<name>``, ``Tensor.<name>``).
+        fn: the forward on jax arrays: ``fn(*tensor_args, *static_args, **static_kwargs)``.
+        nin: how many leading positional arguments are tensors (Python scalars allowed there);
+            -1 for all positional arguments; ``seq=True`` makes the first argument a sequence
+            of tensors instead.
+        promote: None (no casting), 'common' (cast the promoted inputs to torch's result type),
+            or 'float' (like 'common', and integer results become the default float dtype).
+        promote_args: positions that take part in promotion (default: all tensor positions).
+        differentiable: whether autograd records this op.
+        saves: positions of inputs torch saves for backward (checked for in-place changes and
+            freed after backward), or 'output' when torch saves the result.
+        inplace: also install ``name_`` (the in-place variant) on Tensor.
+        method / function: install as a Tensor method / an ``mt.`` function.
+        functional: also appear in ``mt.nn.functional``.
+        dunder: operator name stem (``'add'`` installs ``__add__``, ``__radd__``, ``__iadd__``).
+        jit: False for ops whose output shape depends on the data (run eagerly).
+        out_wrap: callable turning a tuple of output tensors into the returned object.
+        grad_name: the ``grad_fn`` class name (default ``<Name>Backward0``).
+        precision: the op does matmuls/convolutions and takes ``precision=`` from the global
+            float32 matmul precision setting.
+        samples: a function returning a list of :class:`Sample` for the parity tests.
+        aliases: other names for the same op.
+    """
+
+    def __init__(self, name, fn, *, nin=1, seq=False, promote=None, promote_args=None,
+                 differentiable=True, saves=(), inplace=False, method=True, function=True,
+                 functional=False, dunder=None, jit=True, out_wrap=None, grad_name=None,
+                 precision=False, samples=None, aliases=(), torch_name=None):
+        self.name = name
+        self.fn = fn
+        self.nin = nin
+        self.seq = seq
+        self.promote = promote
+        self.promote_args = promote_args
+        self.differentiable = differentiable
+        self.saves = saves
+        self.inplace = inplace
+        self.method = method
+        self.function = function
+        self.functional = functional
+        self.dunder = dunder
+        self.jit = jit
+        self.out_wrap = out_wrap
+        self.precision = precision
+        self.samples = samples
+        self.aliases = tuple(aliases)
+        self.torch_name = torch_name or name
+        self.doc = fn.__doc__
+        grad_name = grad_name or _camel(name) + "Backward0"
+        self.node_cls = type(grad_name, (_OpNode,), {"__slots__": (), "_saves": bool(saves)})
+        self._fwd: dict = {}
+        self._bwd: dict = {}
+        self._backward_op = None
+
+    def __repr__(self) -> str:
+        return f"<op {self.name}>"
+
+    # ----- compiled pieces, cached per static key ------------------------------------
+    def bound(self, key):
+        """The forward as a function of the tensor inputs only, with casts and static args bound."""
+        rest, kw, dt, cast_pos = key
+        fn = self.fn
+        kwargs = dict(kw)
+
+        if dt is None:
+            def f(*xs):
+                return fn(*xs, *rest, **kwargs)
+        else:
+            def f(*xs):
+                xs = [(_cast(x, dt) if (i in cast_pos and x is not None) else x)
+                      for i, x in enumerate(xs)]
+                return fn(*xs, *rest, **kwargs)
+        return f
+
+    def forward(self, key):
+        f = self._fwd.get(key)
+        if f is None:
+            f = self.bound(key)
+            if self.jit:
+                f = jax.jit(f)
+            self._fwd[key] = f
+        return f
+
+    def backward_fn(self, key, mask, jit=True):
+        """``bwd(xs, gs) -> grads of the masked inputs`` (xs: all inputs; gs: output cotangents)."""
+        ck = (key, mask, jit)
+        f = self._bwd.get(ck)
+        if f is None:
+            fwd = self.bound(key)
+
+            def bwd(xs, gs):
+                def g(*dx):
+                    it = iter(dx)
+                    full = [next(it) if m else x for x, m in zip(xs, mask)]
+                    out = fwd(*full)
+                    outs = out if isinstance(out, (tuple, list)) else (out,)
+                    diff = tuple(o for o in outs if _dtype.is_inexact(o.dtype))
+                    return diff, None
+                primals = [x for x, m in zip(xs, mask) if m]
+                diff_out, vjp_fn, _ = jax.vjp(g, *primals, has_aux=True)
+                cts = []
+                gi = iter(gs)
+                for o in diff_out:
+                    c = next(gi)
+                    cts.append(jnp.zeros(o.shape, o.dtype) if c is None else c.astype(o.dtype))
+                return tuple(vjp_fn(tuple(cts)))
+
+            f = jax.jit(bwd) if (jit and self.jit) else bwd
+            self._bwd[ck] = f
+        return f
+
+    @property
+    def backward_op(self) -> OpDef:
+        """This op's backward as a differentiable op of its own (for ``create_graph=True``)."""
+        if self._backward_op is None:
+            base = self
+
+            def backward(*args, key, mask, nx):
+                return base.backward_fn(key, mask, jit=False)(args[:nx], args[nx:])
+
+            self._backward_op = OpDef(
+                self.name + "_backward", backward, nin=-1, method=False, function=False,
+                grad_name=self.node_cls.__name__.replace("Backward0", "BackwardBackward0"),
+                saves=(0,), jit=self.jit)
+        return self._backward_op
+
+
+def _cast(x, dt):
+    if isinstance(x, _SCALARS):
+        return jnp.asarray(x, dt)
+    return x if x.dtype == dt else x.astype(dt)
+
+
+class _OpNode(Node):
+    """The grad_fn of a recorded op: re-runs the op's forward under jax.vjp when called."""
+
+    __slots__ = ("_op", "_key", "_mask", "_xs", "_inputs", "_versions")
+
+    def _apply(self, grads, create_graph):
+        self._check_versions()
+        op = self._op
+        if create_graph:
+            bop = op.backward_op
+            tensors = [t if isinstance(t, Tensor) else t for t in self._inputs]
+            outs = dispatch(bop, tensors + list(grads), (),
+                            {"key": self._key, "mask": self._mask, "nx": len(tensors)})
+            return [outs] if isinstance(outs, Tensor) else list(outs)
+        gs = [None if g is None else g._data for g in grads]
+        res = op.backward_fn(self._key, self._mask)(self._xs, gs)
+        return [_wrap(r) for r in res]
+
+    def _check_versions(self):
+        versions = self._versions
+        if not versions:
+            return
+        for ref, v in versions:
+            t = ref() if isinstance(ref, weakref.ref) else ref
+            if t is not None and t._version != v:
+                raise RuntimeError(
+                    f"one of the variables needed for gradient computation has been modified by an "
+                    f"inplace operation: [{t.dtype} {list(t.shape)}], which is needed by "
+                    f"{self.name()}, is at version {t._version}; expected version {v} instead. "
+                    f"Hint: replace the in-place op (e.g. x.add_(...)) with its out-of-place form "
+                    f"(x = x + ...), or clone the tensor before modifying it.")
+
+    def _release(self):
+        self._freed = True
+        if self._op.saves:
+            self._xs = None
+
+    def _check_not_freed(self):
+        if self._freed and self._xs is None:
+            Node._check_not_freed(self)
+
+    @property
+    def _saved_tensors(self):
+        return tuple(t for t in self._inputs if isinstance(t, Tensor))
+
+
+def _freeze(v):
+    """Make a static argument hashable (lists become tuples; 0-d tensors their value)."""
+    if isinstance(v, list | tuple):
+        return tuple(_freeze(x) for x in v)
+    if isinstance(v, Tensor):
+        if v._data.ndim == 0:
+            return v.item()
+        return _freeze(np.asarray(v._data).tolist())
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, dict):
+        return tuple(sorted((k, _freeze(x)) for k, x in v.items()))
+    return v
+
+
+def _to_array(a, name):
+    if isinstance(a, np.ndarray | jax.Array):
+        return jnp.asarray(a)
+    if isinstance(a, list | tuple):
+        from .._creation import tensor_from_data
+        return tensor_from_data(a)._data
+    raise TypeError(f"{name}(): expected a Tensor or a number, got {type(a).__name__}")
+
+
+def dispatch(op: OpDef, targs, rest, kwargs):
+    """Run ``op`` on tensor arguments ``targs`` with static ``rest``/``kwargs``; record autograd."""
+    arrays = []
+    needs_grad = False
+    grad_on = STATE.grad
+    for a in targs:
+        if isinstance(a, Tensor):
+            arrays.append(a._data)
+            if a.requires_grad and grad_on:
+                needs_grad = True
+        elif a is None or isinstance(a, _SCALARS):
+            arrays.append(a)
+        else:
+            arrays.append(_to_array(a, op.name))
+    if op.precision:
+        from .._precision import current_precision
+        kwargs = dict(kwargs, precision=current_precision())
+    if rest:
+        rest = _freeze(rest)
+    kw = tuple((k, _freeze(v)) for k, v in kwargs.items()) if kwargs else ()
+    dt = None
+    cast_pos = ()
+    promote = op.promote
+    if promote is not None:
+        if promote.__class__ is not str:
+            promote = promote(rest, kwargs)
+        pa = op.promote_args
+        if pa is None:
+            vals = arrays
+            cast_pos = _ALL_POS
+        else:
+            vals = [arrays[i] for i in pa if i < len(arrays)]
+            cast_pos = pa
+        dt = _result_dtype(vals)
+        if promote == "float" and dt is not None and dt not in _INEXACT:
+            dt = _dtype.get_default_dtype().np
+    key = (rest, kw, dt, cast_pos)
+    fwd = op._fwd.get(key) or op.forward(key)
+    try:
+        out = fwd(*arrays)
+    except (TypeError, ValueError) as e:
+        if isinstance(e, _UserError):
+            raise
+        raise _translate(op, e, targs, rest, kwargs) from None
+    if isinstance(out, (tuple, list)):
+        outs = [_wrap(o) for o in out]
+        multi = True
+    else:
+        outs = [_wrap(out)]
+        multi = False
+    if needs_grad and op.differentiable:
+        _record(op, key, targs, arrays, outs)
+    if multi:
+        return op.out_wrap(outs) if op.out_wrap is not None else tuple(outs)
+    return outs[0]
+
+
+_CAT = {d.np: d._cat for d in _dtype._ALL}
+_INEXACT = {d.np for d in _dtype._ALL if d._cat >= 2}
+_SCALAR_CAT = _dtype._SCALAR_CAT
+
+
+def _result_dtype(vals):
+    """torch's result dtype of arrays and Python scalars; a fast path for the common cases."""
+    d = None
+    scat = -1
+    mixed = False
+    for v in vals:
+        if v is None:
+            continue
+        c = _SCALAR_CAT.get(v.__class__)
+        if c is not None:
+            if c > scat:
+                scat = c
+            continue
+        vd = v.dtype
+        if d is None:
+            d = vd
+        elif vd != d:
+            mixed = True
+    if d is None:
+        return _dtype.scalar_default(scat) if scat >= 0 else None
+    if not mixed and scat <= _CAT[d]:
+        return d
+    return _dtype.result_type_of([v for v in vals if v is not None])
+
+
+class _AllPositions:
+    def __contains__(self, i):
+        return True
+
+    def __hash__(self):
+        return 0
+
+    def __eq__(self, other):
+        return isinstance(other, _AllPositions)
+
+
+_ALL_POS = _AllPositions()
+
+
+_UserError = MiniTorchError
+
+
+def _translate(op, e, targs, rest, kwargs):
+    shapes = [list(a.shape) if isinstance(a, Tensor) else a for a in targs]
+    dtypes = [str(a.dtype) for a in targs if isinstance(a, Tensor)]
+    extra = ""
+    if rest:
+        extra += f", arguments {list(rest)}"
+    if kwargs:
+        extra += f", options {dict(kwargs)}"
+    msg = str(e).split("\n")[0]
+    cls = OpTypeError if isinstance(e, TypeError) and "shape" not in msg else ShapeError
+    return cls(
+        f"{op.name}(): {msg} (inputs: shapes {shapes}, dtypes {dtypes}{extra})")
+
+
+def _record(op, key, targs, arrays, outs):
+    mask = []
+    edges = []
+    for a in targs:
+        if isinstance(a, Tensor) and a.requires_grad and _dtype.is_inexact(a._data.dtype):
+            mask.append(True)
+            gf = a.grad_fn
+            edges.append((gf, a._output_nr) if gf is not None else (accumulate_node(a), 0))
+        else:
+            mask.append(False)
+    if not edges:
+        return
+    diff_outs = [o for o in outs if _dtype.is_inexact(o._data.dtype)]
+    if not diff_outs:
+        return
+    node = op.node_cls.__new__(op.node_cls)
+    Node.__init__(node, tuple(edges), tuple((o._data.shape, o._data.dtype) for o in diff_outs))
+    node._op = op
+    node._key = key
+    node._mask = tuple(mask)
+    node._xs = arrays
+    node._inputs = list(targs)
+    saves = op.saves
+    if not saves:
+        node._versions = ()
+    elif saves == "output":
+        node._versions = tuple((weakref.ref(o), 0) for o in diff_outs)
+    else:
+        node._versions = tuple((targs[i], targs[i]._version) for i in saves
+                               if i < len(targs) and isinstance(targs[i], Tensor))
+    for i, o in enumerate(diff_outs):
+        o.requires_grad = True
+        o.grad_fn = node
+        o._output_nr = i
+
+
+# ----- building the public callables -------------------------------------------------------
+def make_function(op: OpDef):
+    """The ``mt.<name>`` callable for an op (also used, bound, as the Tensor method)."""
+    nin, seq = op.nin, op.seq
+
+    if seq:
+        def call(tensors, *rest, **kwargs):
+            if isinstance(tensors, Tensor):
+                raise TypeError(f"{op.name}(): expected a sequence of Tensors, got a single Tensor")
+            return dispatch(op, list(tensors), rest, kwargs)
+    elif nin == -1:
+        def call(*args, **kwargs):
+            return dispatch(op, list(args), (), kwargs)
+    elif nin == 1:
+        def call(x, *rest, **kwargs):
+            if kwargs and "out" in kwargs:
+                return _with_out(op, (x,), rest, kwargs)
+            return dispatch(op, (x,), rest, kwargs)
+    else:
+        tnames, tdefaults = _tensor_params(op.fn, nin)
+
+        def call(*args, **kwargs):
+            if len(args) < nin:
+                args = list(args)
+                for name, default in zip(tnames[len(args):], tdefaults[len(args):]):
+                    if name in kwargs:
+                        args.append(kwargs.pop(name))
+                    elif default is not _EMPTY:
+                        args.append(default)
+                    else:
+                        break
+            if kwargs and "out" in kwargs:
+                return _with_out(op, args[:nin], args[nin:], kwargs)
+            if len(args) < nin:
+                raise TypeError(f"{op.name}() missing required tensor argument(s): "
+                                f"{', '.join(tnames[len(args):])}")
+            return dispatch(op, args[:nin], tuple(args[nin:]), kwargs)
+
+    call.__name__ = op.name
+    call.__qualname__ = op.name
+    call.__doc__ = op.doc
+    call.__wrapped_op__ = op
+    return call
+
+
+_EMPTY = inspect.Parameter.empty
+
+
+def _tensor_params(fn, n):
+    params = list(inspect.signature(fn).parameters.values())[:n]
+    return [p.name for p in params], [p.default for p in params]
+
+
+def _with_out(op, targs, rest, kwargs):
+    kwargs = dict(kwargs)
+    out = kwargs.pop("out")
+    res = dispatch(op, targs, rest, kwargs)
+    if out is None:
+        return res
+    if isinstance(res, Tensor):
+        _assign_out(op, out, res)
+        return out
+    for o, r in zip(out, res):
+        _assign_out(op, o, r)
+    return out
+
+
+def _assign_out(op, out, res):
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{op.name}(): out= must be a Tensor, got {type(out).__name__}")
+    if STATE.grad and (res.requires_grad or out.requires_grad):
+        raise RuntimeError(
+            f"{op.name}(): functions with out=... arguments don't support automatic "
+            "differentiation, but one of the arguments requires grad.")
+    out._data = res._data.astype(out._data.dtype) if out._data.dtype != res._data.dtype \
+        else res._data
+    out._version += 1
+
+
+def check_inplace(t: Tensor, opname: str) -> None:
+    """Raise torch's error for an in-place op on a leaf that requires grad (outside no_grad)."""
+    if t.requires_grad and t.grad_fn is None and STATE.grad:
+        raise RuntimeError(
+            f"{opname}: a leaf Variable that requires grad is being used in an in-place "
+            "operation. Wrap it in `with mt.no_grad():` or use the out-of-place form.")
+
+
+def commit_inplace(t: Tensor, res: Tensor, opname: str) -> Tensor:
+    """Make ``t`` take the value (and graph position) of ``res``, as an in-place op does."""
+    if res._data.shape != t._data.shape:
+        raise RuntimeError(
+            f"{opname}: output with shape {list(t._data.shape)} doesn't match the broadcast shape "
+            f"{list(res._data.shape)}")
+    if res._data.dtype != t._data.dtype:
+        if not _dtype.can_cast(res._data.dtype, t._data.dtype):
+            raise RuntimeError(
+                f"{opname}: result type {_dtype.from_np(res._data.dtype).name.capitalize()} can't be "
+                f"cast to the desired output type {t.dtype.name.capitalize()}")
+        res = res.to(t.dtype)
+    old_version = t._version
+    t._data = res._data
+    t._version = old_version + 1
+    if res.grad_fn is not None:
+        node = res.grad_fn
+        t.grad_fn = node
+        t.requires_grad = True
+        t._output_nr = res._output_nr
+        # the node captured t's old array; only later changes should trip its version check
+        if isinstance(node, _OpNode) and node._versions:
+            node._versions = tuple((ref, t._version) if ref is t else (ref, v)
+                                   for ref, v in node._versions)
+        if t._retains_grad:
+            node._retain(t._output_nr, t)
+    return t
+
+
+def make_inplace(op: OpDef, func):
+    """The ``Tensor.<name>_`` method: compute out of place, then rebind."""
+    name = op.name + "_"
+
+    def method(self, *args, **kwargs):
+        check_inplace(self, name)
+        return commit_inplace(self, func(self, *args, **kwargs), name)
+
+    method.__name__ = name
+    method.__qualname__ = "Tensor." + name
+    method.__doc__ = f"In-place version of :meth:`Tensor.{op.name}`."
+    return method
+
+
+def register(name, **opts):
+    """Decorator adding a jax.numpy function to the op table under torch's ``name``."""
+    def deco(fn):
+        if name in REGISTRY:
+            raise ValueError(f"op {name!r} is registered twice")
+        op = OpDef(name, fn, **opts)
+        REGISTRY[name] = op
+        return fn
+    return deco
+

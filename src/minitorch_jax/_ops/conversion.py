@@ -1,0 +1,156 @@
+"""Dtype/device conversions and copies: ``to``, ``float()`` ..., ``clone``, ``type_as``."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from .. import _dtype
+from .._device import device as _device
+from .._errors import OpTypeError, OpValueError
+from .._tensor import Tensor
+from ._helpers import A, I, Sample
+from ._registry import REGISTRY, make_function, register
+
+
+@register("_cast", method=False, function=False, grad_name="ToCopyBackward0")
+def _cast(input, dtype):
+    """Cast to ``dtype`` (an mt dtype); differentiable between inexact dtypes."""
+    return input.astype(dtype.np)
+
+
+@register("_to_device", method=False, function=False, jit=False, grad_name="ToCopyBackward0")
+def _to_device(input, device):
+    """Move to ``device`` (an mt device)."""
+    return jax.device_put(input, device.jax_device())
+
+
+@register("clone", samples=lambda: [Sample(A(3, 4)), Sample(I(2, 3)), Sample(A())])
+def clone(input, *, memory_format=None):
+    """A copy of ``input`` that is part of the graph (gradient flows back unchanged)."""
+    return jnp.array(input, copy=True)
+
+
+_cast_fn = make_function(REGISTRY["_cast"])
+_device_fn = make_function(REGISTRY["_to_device"])
+
+
+def _parse_to(args, kwargs):
+    dtype = kwargs.pop("dtype", None)
+    dev = kwargs.pop("device", None)
+    for a in args:
+        if isinstance(a, Tensor):
+            dtype, dev = a.dtype, a.device
+        elif isinstance(a, _dtype.dtype):
+            dtype = a
+        elif isinstance(a, (str, _device, int)):
+            dev = a
+        elif a is None:
+            continue
+        else:
+            try:
+                dtype = _dtype.as_dtype(a)
+            except TypeError:
+                raise OpTypeError(f"to() received an invalid combination of arguments: {a!r}") \
+                    from None
+    kwargs.pop("non_blocking", None)
+    kwargs.pop("memory_format", None)
+    copy = kwargs.pop("copy", False)
+    if kwargs:
+        raise OpTypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+    return dtype, dev, copy
+
+
+def to(self, *args, **kwargs):
+    """Convert dtype and/or device: ``t.to(mt.float64)``, ``t.to('cpu')``, ``t.to(other)``.
+
+    Returns ``self`` when nothing changes (unless ``copy=True``), as torch does.
+    """
+    dtype, dev, copy = _parse_to(args, dict(kwargs))
+    out = self
+    if dtype is not None and _dtype.as_dtype(dtype) != self.dtype:
+        out = _cast_fn(out, _dtype.as_dtype(dtype))
+    if dev is not None:
+        dev = _device(dev)
+        if dev.type == "cuda" and dev.index is None:
+            dev = _device("cuda", 0)
+        if dev != out.device:
+            out = _device_fn(out, dev)
+    if out is self and copy:
+        out = self.clone()
+    return out
+
+
+def _as(d):
+    def method(self, memory_format=None):
+        return to(self, d)
+    method.__name__ = d.name
+    method.__doc__ = f"``self.to({d})``."
+    return method
+
+
+_METHOD_DTYPES = {"float": _dtype.float32, "double": _dtype.float64, "half": _dtype.float16,
+                  "bfloat16": _dtype.bfloat16, "long": _dtype.int64, "int": _dtype.int32,
+                  "short": _dtype.int16, "char": _dtype.int8, "byte": _dtype.uint8,
+                  "bool": _dtype.bool, "cfloat": _dtype.complex64, "cdouble": _dtype.complex128}
+
+_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+               "bfloat16": "BFloat16Tensor", "int64": "LongTensor", "int32": "IntTensor",
+               "int16": "ShortTensor", "int8": "CharTensor", "uint8": "ByteTensor",
+               "bool": "BoolTensor", "complex64": "ComplexFloatTensor",
+               "complex128": "ComplexDoubleTensor"}
+
+
+def type_(self, dtype=None, non_blocking=False):
+    """With no argument, the type name (``'minitorch_jax.FloatTensor'``); else ``self.to(dtype)``."""
+    if dtype is None:
+        return "minitorch_jax." + _TYPE_NAMES[self.dtype.name]
+    if isinstance(dtype, str):
+        name = dtype.rsplit(".", 1)[-1]
+        inv = {v: k for k, v in _TYPE_NAMES.items()}
+        if name not in inv:
+            raise OpValueError(f"type(): invalid type name {dtype!r}")
+        dtype = _dtype.as_dtype(inv[name])
+    return to(self, dtype)
+
+
+def type_as(self, other: Tensor) -> Tensor:
+    """``self.to(other.dtype)``."""
+    return to(self, other.dtype)
+
+
+def contiguous(self, memory_format=None) -> Tensor:
+    """``self`` (JAX arrays have no strides to make contiguous)."""
+    return self
+
+
+def is_contiguous(self, memory_format=None) -> bool:
+    """Always True: JAX arrays are dense."""
+    return True
+
+
+def cpu(self) -> Tensor:
+    """``self.to('cpu')``."""
+    return to(self, "cpu")
+
+
+def cuda(self, device=None, non_blocking=False) -> Tensor:
+    """``self.to('cuda')`` (JAX's GPU); raises listing the devices there are if none."""
+    if device is None:
+        device = "cuda"
+    elif isinstance(device, int):
+        device = f"cuda:{device}"
+    return to(self, device)
+
+
+def install() -> None:
+    Tensor.to = to
+    Tensor.type = type_
+    Tensor.type_as = type_as
+    Tensor.contiguous = contiguous
+    Tensor.is_contiguous = is_contiguous
+    Tensor.cpu = cpu
+    Tensor.cuda = cuda
+    for name, d in _METHOD_DTYPES.items():
+        setattr(Tensor, name, _as(d))
+

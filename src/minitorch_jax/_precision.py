@@ -1,0 +1,42 @@
+"""Float32 matmul precision, as ``torch.set_float32_matmul_precision``.
+
+torch computes float32 matmuls and convolutions in full float32 by default; JAX on GPU/TPU would
+use TF32/bf16 passes. Ops that multiply matrices read :func:`current_precision` and pass it to
+``jax.lax`` as ``precision=``, so the default here is full precision everywhere.
+"""
+
+from __future__ import annotations
+
+import jax
+
+__all__ = ["set_float32_matmul_precision", "get_float32_matmul_precision"]
+
+_LEVELS = {
+    "highest": jax.lax.Precision.HIGHEST,
+    "high": jax.lax.Precision.HIGH,
+    "medium": jax.lax.Precision.DEFAULT,
+}
+_state = ["highest"]
+
+
+def set_float32_matmul_precision(precision: str) -> None:
+    """Set the internal precision of float32 matmuls/convolutions.
+
+    Args:
+        precision: "highest" (full float32, the default), "high" (TF32 or 3-pass bf16) or
+            "medium" (one bf16 pass) - lower is faster on GPU/TPU, the same on CPU.
+    """
+    if precision not in _LEVELS:
+        raise ValueError(
+            f"set_float32_matmul_precision: expected 'highest', 'high' or 'medium', got {precision!r}")
+    _state[0] = precision
+
+
+def get_float32_matmul_precision() -> str:
+    """The current float32 matmul precision name ("highest", "high" or "medium")."""
+    return _state[0]
+
+
+def current_precision():
+    """The ``jax.lax.Precision`` ops should pass for float32 inputs."""
+    return _LEVELS[_state[0]]

@@ -1,0 +1,381 @@
+"""``Tensor``: one ``jax.Array`` plus the autograd state torch keeps beside it.
+
+Everything that computes is in the op table (``_ops``), which installs itself on this class as
+methods and operators. This file holds only what is about the object itself: data access,
+conversions, autograd bookkeeping and printing.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import _dtype
+from ._device import from_jax
+from ._grad_mode import STATE
+
+__all__ = ["Tensor", "Size"]
+
+
+class Size(tuple):
+    """The shape of a tensor: a tuple of ints that prints like ``torch.Size``."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"minitorch_jax.Size({list(self)})"
+
+    def numel(self) -> int:
+        """The number of elements a tensor of this shape holds."""
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __getitem__(self, item):
+        r = tuple.__getitem__(self, item)
+        return Size(r) if isinstance(item, slice) else r
+
+
+def _np_dtype_name(d) -> str:
+    return _dtype.from_np(d).name
+
+
+class Tensor:
+    """A multi-dimensional array with autograd, backed by one ``jax.Array``.
+
+    Build tensors with :func:`minitorch_jax.tensor` and the other creation functions.
+    ``Tensor(data)`` also works (data is converted to the default float dtype), and
+    ``Tensor(2, 3)`` makes an uninitialised (zero-filled) 2x3 float tensor, as in torch.
+
+    JAX arrays are immutable: in-place methods (``add_`` ...) rebind this tensor's array and
+    bump its version counter. Views (``x[0]``, ``x.view(...)``) are new tensors, not aliases:
+    writing into a view does not change its base (use ``x[0] = ...`` on the base instead).
+    """
+
+    __slots__ = ("_data", "requires_grad", "grad_fn", "_grad", "_version", "_output_nr",
+                 "_retains_grad", "_hooks", "_acc", "__weakref__", "__dict__")
+
+    def __init__(self, *args, dtype=None, device=None, requires_grad=False):
+        d = _dtype.get_default_dtype() if dtype is None else _dtype.as_dtype(dtype)
+        if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
+            src = args[0]
+            arr = src._data.astype(d.np) if isinstance(src, Tensor) else jnp.asarray(
+                np.asarray(src, dtype=d.np))
+        else:
+            shape = args[0] if len(args) == 1 and isinstance(args[0], tuple) else args
+            arr = jnp.zeros(tuple(int(s) for s in shape), d.np)
+        _init(self, arr, requires_grad)
+
+    # ----- data access -----------------------------------------------------------------
+    @property
+    def shape(self) -> Size:
+        """The tensor's shape, a :class:`Size`."""
+        return Size(self._data.shape)
+
+    @property
+    def dtype(self) -> _dtype.dtype:
+        """The element type, e.g. ``mt.float32``."""
+        return _dtype._FROM_NP[self._data.dtype]
+
+    @property
+    def device(self):
+        """The device holding the data (``device(type='cpu')`` here)."""
+        try:
+            devs = self._data.devices()
+        except Exception:  # a tracer inside jax.jit: report the default device
+            return from_jax(jax.devices()[0])
+        return from_jax(next(iter(devs)))
+
+    @property
+    def is_cuda(self) -> bool:
+        """True if the data lives on a GPU."""
+        return self.device.type == "cuda"
+
+    @property
+    def ndim(self) -> int:
+        """Number of dimensions."""
+        return self._data.ndim
+
+    def dim(self) -> int:
+        """Number of dimensions."""
+        return self._data.ndim
+
+    ndimension = dim
+
+    def size(self, dim: int | None = None):
+        """The shape as a :class:`Size`, or one dimension's length if ``dim`` is given."""
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[_norm_dim(dim, self._data.ndim, "size")]
+
+    def numel(self) -> int:
+        """Number of elements."""
+        return int(np.prod(self._data.shape, dtype=np.int64))
+
+    nelement = numel
+
+    def element_size(self) -> int:
+        """Bytes per element."""
+        return self._data.dtype.itemsize
+
+    def is_floating_point(self) -> bool:
+        """True for float16/bfloat16/float32/float64 tensors."""
+        return self.dtype.is_floating_point
+
+    def is_complex(self) -> bool:
+        """True for complex tensors."""
+        return self.dtype.is_complex
+
+    @property
+    def data(self) -> Tensor:
+        """A tensor sharing this one's array, outside autograd. Assigning rebinds the array."""
+        return _wrap(self._data)
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data must be a Tensor, got {type(value).__name__}")
+        self._data = value._data
+
+    def jax(self) -> jax.Array:
+        """The underlying ``jax.Array`` (no copy)."""
+        return self._data
+
+    def __jax_array__(self):
+        return self._data
+
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        """The data as a numpy array. Raises if the tensor requires grad, as torch does."""
+        if self.requires_grad and not force:
+            raise RuntimeError(
+                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        return np.asarray(self._data)
+
+    def __array__(self, dtype=None, copy=None):
+        a = np.asarray(self._data)
+        return a if dtype is None else a.astype(dtype)
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        return np.asarray(self._data).reshape(()).item()
+
+    def tolist(self):
+        """The data as (nested) Python lists of numbers."""
+        return np.asarray(self._data).tolist()
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(self.unbind(0))
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"Boolean value of Tensor with more than one value is ambiguous "
+                f"(shape {list(self._data.shape)})")
+        return bool(self.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __complex__(self) -> complex:
+        return complex(self.item())
+
+    def __index__(self) -> int:
+        if self.dtype.is_floating_point or self._data.size != 1 or self.dtype is _dtype.bool:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    __hash__ = object.__hash__
+
+    def __format__(self, spec: str) -> str:
+        if self._data.ndim == 0:
+            return format(self.item(), spec)
+        return object.__format__(self, spec)
+
+    def __repr__(self) -> str:
+        from ._repr import tensor_repr
+        return tensor_repr(self)
+
+    __str__ = __repr__
+
+    def __reduce_ex__(self, protocol):
+        return (_rebuild, (np.asarray(self._data), self.requires_grad))
+
+    def __deepcopy__(self, memo):
+        if not self.is_leaf:
+            raise RuntimeError(
+                "Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
+                "protocol at the moment.")
+        t = _wrap(self._data, self.requires_grad)
+        t.__class__ = self.__class__
+        if self._grad is not None:
+            t._grad = self._grad.__deepcopy__(memo)
+        t.__dict__.update(self.__dict__)
+        memo[id(self)] = t
+        return t
+
+    # ----- autograd state ------------------------------------------------------------------
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors not produced by a recorded op (user-created, or requires_grad=False)."""
+        return self.grad_fn is None
+
+    @property
+    def grad(self) -> Tensor | None:
+        """The accumulated gradient (leaves, or tensors that called ``retain_grad()``)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type "
+                                f"{type(value).__name__}")
+            if value.shape != self.shape:
+                raise RuntimeError(f"assigned grad has data of a different size: expected "
+                                   f"{list(self.shape)}, got {list(value.shape)}")
+            if value.dtype != self.dtype:
+                raise RuntimeError(f"assigned grad has data of a different type: expected "
+                                   f"{self.dtype}, got {value.dtype}")
+        self._grad = value
+
+    @grad.deleter
+    def grad(self) -> None:
+        self._grad = None
+
+    @property
+    def _version_counter(self) -> int:
+        return self._version
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set ``requires_grad`` in place (only on leaves, and only for float/complex dtypes)."""
+        if not self.is_leaf and not requires_grad:
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to use a "
+                "computed variable in a subgraph that doesn't require differentiation use "
+                "var_no_grad = var.detach().")
+        if requires_grad and not _dtype.is_inexact(self._data.dtype):
+            raise RuntimeError(
+                f"only Tensors of floating point and complex dtype can require gradients "
+                f"(got {self.dtype})")
+        self.requires_grad = requires_grad
+        return self
+
+    def detach(self) -> Tensor:
+        """A new tensor with the same data, cut from the autograd graph."""
+        return _wrap(self._data)
+
+    def detach_(self) -> Tensor:
+        """Cut this tensor from the graph in place (it becomes a leaf)."""
+        self.grad_fn = None
+        self.requires_grad = False
+        return self
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` for this non-leaf tensor after backward."""
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self.grad_fn is not None and not self._retains_grad:
+            self._retains_grad = True
+            self.grad_fn._retain(self._output_nr, self)
+
+    @property
+    def retains_grad(self) -> bool:
+        """Whether ``retain_grad()`` was called on this non-leaf tensor."""
+        return self._retains_grad
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces it.
+
+        Returns a handle whose ``remove()`` unregisters the hook.
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "cannot register a hook on a tensor that doesn't require gradient")
+        from ._autograd_graph import accumulate_node
+        node = self.grad_fn if self.grad_fn is not None else accumulate_node(self)
+        return node._add_tensor_hook(self._output_nr, hook)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
+        """Compute the gradient of this tensor w.r.t. graph leaves, accumulating into their ``.grad``.
+
+        Args:
+            gradient: d(something)/d(self); required unless this tensor has one element.
+            retain_graph: keep the graph's saved values so backward can run again
+                (defaults to ``create_graph``).
+            create_graph: record the backward pass so higher-order gradients can be taken.
+            inputs: accumulate only into these tensors' ``.grad``.
+        """
+        from ._autograd_graph import run_backward
+        run_backward((self,), (gradient,), retain_graph, create_graph, inputs=inputs)
+
+
+def _init(t: Tensor, arr, requires_grad: bool = False) -> None:
+    t._data = arr
+    t.requires_grad = requires_grad
+    t.grad_fn = None
+    t._grad = None
+    t._version = 0
+    t._output_nr = 0
+    t._retains_grad = False
+    t._hooks = None
+    t._acc = None
+
+
+_new = object.__new__
+
+
+def _wrap(arr, requires_grad: bool = False, cls=Tensor) -> Tensor:
+    """Make a Tensor around a jax array without any checks (the hot path of every op)."""
+    t = _new(cls)
+    t._data = arr
+    t.requires_grad = requires_grad
+    t.grad_fn = None
+    t._grad = None
+    t._version = 0
+    t._output_nr = 0
+    t._retains_grad = False
+    t._hooks = None
+    t._acc = None
+    return t
+
+
+def _rebuild(arr, requires_grad):
+    return _wrap(jnp.asarray(arr), requires_grad)
+
+
+def _norm_dim(dim, ndim: int, op: str = "") -> int:
+    """Normalise a possibly-negative dim, raising torch's IndexError when out of range."""
+    lo, hi = (-1, 0) if ndim == 0 else (-ndim, ndim - 1)
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+        raise TypeError(f"{op}: dim must be an int, got {type(dim).__name__}")
+    if dim < lo or dim > hi:
+        raise IndexError(
+            f"{op + ': ' if op else ''}Dimension out of range (expected to be in range of "
+            f"[{lo}, {hi}], but got {dim})")
+    return dim % ndim if ndim else 0
+
+
+def is_tensor(obj) -> bool:
+    """True if ``obj`` is a minitorch_jax Tensor."""
+    return isinstance(obj, Tensor)
+
+
+_ = weakref  # Tensor has a __weakref__ slot; autograd keeps weak references to outputs.
+_ = STATE
