@@ -6,24 +6,72 @@ rest of torch's everyday API, computed with jax.numpy.
 
 from __future__ import annotations
 
-from . import _dtype
-from ._dtype import (
-    bfloat16, bool, cdouble, cfloat, complex64, complex128, double, dtype, float, float16, float32,
-    float64, get_default_dtype, half, int, int8, int16, int32, int64, long, promote_types,
-    set_default_dtype, short, uint8, can_cast,
+from . import (
+    _dtype,
+    _pytree,  # noqa: F401  (Tensor is a JAX pytree node)
+)
+from ._creation import (
+    arange,
+    as_tensor,
+    asarray,
+    complex,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    logspace,
+    ones,
+    ones_like,
+    polar,
+    range,
+    scalar_tensor,
+    tensor,
+    zeros,
+    zeros_like,
 )
 from ._device import device
+from ._dtype import (
+    bfloat16,
+    bool,
+    can_cast,
+    cdouble,
+    cfloat,
+    complex64,
+    complex128,
+    double,
+    dtype,
+    float,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    half,
+    int,
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    promote_types,
+    set_default_dtype,
+    short,
+    uint8,
+)
 from ._grad_mode import (
-    enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
     set_grad_enabled,
 )
-from ._precision import get_float32_matmul_precision, set_float32_matmul_precision
-from ._tensor import Size, Tensor, is_tensor
-from ._creation import (
-    arange, as_tensor, asarray, complex, empty, empty_like, eye, from_numpy, full, full_like,
-    linspace, logspace, ones, ones_like, polar, range, scalar_tensor, tensor, zeros, zeros_like,
-)
 from ._ops import FUNCTIONS as _FUNCTIONS
+from ._precision import get_float32_matmul_precision, set_float32_matmul_precision
+from ._random import *  # noqa: F403
+from ._tensor import Size, Tensor, is_tensor
 
 globals().update(_FUNCTIONS)
 

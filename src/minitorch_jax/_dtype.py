@@ -142,7 +142,7 @@ def set_default_dtype(d) -> None:
     _default[0] = d
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _promote_np(a: np.dtype, b: np.dtype) -> np.dtype:
     da, db = _FROM_NP[a], _FROM_NP[b]
     if da._cat != db._cat:
@@ -161,7 +161,7 @@ def can_cast(from_, to) -> builtins.bool:
 
 
 # Python scalar types, ordered as categories.
-_SCALAR_CAT = {type(True): _BOOL, type(1): _INT, type(1.0): _FLOAT, type(1j): _COMPLEX}
+_SCALAR_CAT = {type(True): _BOOL, type(1): _INT, type(1.0): _FLOAT, complex: _COMPLEX}  # noqa: UP003
 
 
 def scalar_default(cat: int) -> np.dtype:

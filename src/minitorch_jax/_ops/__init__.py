@@ -5,7 +5,10 @@
 from __future__ import annotations
 
 from .._tensor import Tensor
-from . import conversion, elementwise, reduction  # noqa: F401  (each family registers its ops on import)
+
+# each family registers its ops on import; a family may also define install() for Tensor
+# attributes that are not ops (properties such as ``T``, ``__getitem__`` ...)
+from . import conversion, elementwise, indexing, linalg, random, reduction, shape  # noqa: F401
 from ._registry import REGISTRY, OpDef, Sample, dispatch, make_function, make_inplace
 
 __all__ = ["REGISTRY", "FUNCTIONS", "FUNCTIONAL", "OpDef", "Sample", "dispatch"]
@@ -41,7 +44,10 @@ def _binary_dunders(stem, f, inplace):
 
 def _install() -> None:
     for name, op in REGISTRY.items():
-        f = make_function(op)
+        op.call = make_function(op)
+        f = op.impl or op.call
+        if op.impl is not None:
+            f.__wrapped_op__ = op
         names = (name, *op.aliases)
         inplace = make_inplace(op, f) if op.inplace else None
         for n in names:
@@ -63,4 +69,6 @@ def _install() -> None:
 
 
 _install()
-conversion.install()
+for _family in (conversion, elementwise, indexing, linalg, random, reduction, shape):
+    if hasattr(_family, "install"):
+        _family.install()

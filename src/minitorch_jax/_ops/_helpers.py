@@ -18,7 +18,7 @@ def broadcast_check(op: str, *arrays) -> tuple:
     shapes = [getattr(a, "shape", ()) for a in arrays if a is not None]
     nd = max((len(s) for s in shapes), default=0)
     out = [1] * nd
-    for k, s in enumerate(shapes):
+    for s in shapes:
         for i in range(1, len(s) + 1):
             d = s[-i]
             if d == 1:

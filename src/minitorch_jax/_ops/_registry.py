@@ -21,8 +21,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _dtype
-from .._errors import MiniTorchError, OpTypeError, ShapeError
 from .._autograd_graph import Node, accumulate_node
+from .._errors import MiniTorchError, OpTypeError, ShapeError
 from .._grad_mode import STATE
 from .._tensor import Tensor, _wrap
 
@@ -91,12 +91,15 @@ class OpDef:
             float32 matmul precision setting.
         samples: a function returning a list of :class:`Sample` for the parity tests.
         aliases: other names for the same op.
+        impl: for ops with overloaded signatures (``max(x)``, ``max(x, dim)``, ``max(x, y)``):
+            the public callable, written in Python on top of ``op.call`` (the plain dispatching
+            callable of this entry) and other ops. ``fn`` stays the traced kernel.
     """
 
     def __init__(self, name, fn, *, nin=1, seq=False, promote=None, promote_args=None,
                  differentiable=True, saves=(), inplace=False, method=True, function=True,
                  functional=False, dunder=None, jit=True, out_wrap=None, grad_name=None,
-                 precision=False, samples=None, aliases=(), torch_name=None):
+                 precision=False, samples=None, aliases=(), torch_name=None, impl=None):
         self.name = name
         self.fn = fn
         self.nin = nin
@@ -116,7 +119,9 @@ class OpDef:
         self.samples = samples
         self.aliases = tuple(aliases)
         self.torch_name = torch_name or name
-        self.doc = fn.__doc__
+        self.impl = impl
+        self.doc = (impl.__doc__ if impl is not None and impl.__doc__ else fn.__doc__)
+        self.call = None  # the dispatching callable, set when the table is installed
         grad_name = grad_name or _camel(name) + "Backward0"
         self.node_cls = type(grad_name, (_OpNode,), {"__slots__": (), "_saves": bool(saves)})
         self._fwd: dict = {}

@@ -1,0 +1,3 @@
+"""Matrix products and linear algebra: matmul, mm, bmm, einsum, ... (float32 precision honoured)."""
+
+from __future__ import annotations

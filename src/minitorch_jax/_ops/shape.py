@@ -1,0 +1,3 @@
+"""Shape ops: view/reshape, permute/transpose, squeeze/unsqueeze, expand, cat/stack, split ..."""
+
+from __future__ import annotations
