@@ -302,3 +302,19 @@ def complex(real: Tensor, imag: Tensor) -> Tensor:  # noqa: A001
 def polar(abs: Tensor, angle: Tensor) -> Tensor:  # noqa: A002
     """A complex tensor from magnitude and angle."""
     return abs * angle.cos() + (abs * angle.sin()) * 1j
+
+
+def _new(name, maker):
+    def method(self, *args, dtype=None, device=None, requires_grad=False, **kw):
+        dt = dtype if dtype is not None else self.dtype
+        return maker(*args, dtype=dt, device=device, requires_grad=requires_grad, **kw)
+    method.__name__ = name
+    method.__doc__ = f"``mt.{name[4:]}`` with this tensor's dtype (unless ``dtype=`` is given)."
+    return method
+
+
+Tensor.new_zeros = _new("new_zeros", zeros)
+Tensor.new_ones = _new("new_ones", ones)
+Tensor.new_empty = _new("new_empty", empty)
+Tensor.new_full = _new("new_full", full)
+Tensor.new_tensor = _new("new_tensor", tensor)

@@ -146,6 +146,8 @@ def set_default_dtype(d) -> None:
 def _promote_np(a: np.dtype, b: np.dtype) -> np.dtype:
     da, db = _FROM_NP[a], _FROM_NP[b]
     if da._cat != db._cat:
+        if {da._cat, db._cat} == {_FLOAT, _COMPLEX}:
+            return np.dtype(jnp.promote_types(a, b))  # complex64 with float64 widens
         return a if da._cat > db._cat else b
     return np.dtype(jnp.promote_types(a, b))
 

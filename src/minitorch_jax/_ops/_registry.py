@@ -399,7 +399,7 @@ def _record(op, key, targs, arrays, outs):
     mask = []
     edges = []
     for a in targs:
-        if isinstance(a, Tensor) and a.requires_grad and _dtype.is_inexact(a._data.dtype):
+        if isinstance(a, Tensor) and a.requires_grad and a._data.dtype in _INEXACT:
             mask.append(True)
             gf = a.grad_fn
             edges.append((gf, a._output_nr) if gf is not None else (accumulate_node(a), 0))
@@ -407,7 +407,7 @@ def _record(op, key, targs, arrays, outs):
             mask.append(False)
     if not edges:
         return
-    diff_outs = [o for o in outs if _dtype.is_inexact(o._data.dtype)]
+    diff_outs = [o for o in outs if o._data.dtype in _INEXACT]
     if not diff_outs:
         return
     node = op.node_cls.__new__(op.node_cls)
