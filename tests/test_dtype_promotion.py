@@ -98,3 +98,19 @@ def test_inplace_cannot_downcast_category():
     y = mt.tensor([1.0, 2.0])
     y.add_(mt.tensor([1, 1]))
     assert y.dtype == mt.float32 and y.tolist() == [2.0, 3.0]
+
+
+def test_no_float64_anywhere_in_a_float32_program():
+    """Trace a float32 program (ops with Python scalars, int tensors, reductions) and look for f64."""
+    import jax
+
+    def program(x, i):
+        y = (x * 2.5 + 1) / 3 - i * 0.5
+        y = mt.exp(y).sigmoid() ** 2 + mt.where(y > 0, y, 0.1)
+        z = y.mean() + y.sum() * 1e-3 + (i / 2).sum()
+        return mt.clamp(y, -1.0, 1.0).sum() + z
+
+    x = mt.ones(4, 3)
+    i = mt.tensor([1, 2, 3], dtype=mt.int32)
+    text = str(jax.make_jaxpr(lambda a, b: program(a, b))(x, i))
+    assert "f64" not in text, text

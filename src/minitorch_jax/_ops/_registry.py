@@ -281,14 +281,18 @@ def dispatch(op: OpDef, targs, rest, kwargs):
     """Run ``op`` on tensor arguments ``targs`` with static ``rest``/``kwargs``; record autograd."""
     arrays = []
     needs_grad = False
+    has_scalar = False
     grad_on = STATE.grad
     for a in targs:
         if isinstance(a, Tensor):
             arrays.append(a._data)
             if a.requires_grad and grad_on:
                 needs_grad = True
-        elif a is None or isinstance(a, _SCALARS):
+        elif a is None:
             arrays.append(a)
+        elif isinstance(a, _SCALARS):
+            arrays.append(a)
+            has_scalar = True
         else:
             arrays.append(_to_array(a, op.name))
     if op.precision:
@@ -313,6 +317,10 @@ def dispatch(op: OpDef, targs, rest, kwargs):
         dt = _result_dtype(vals)
         if promote == "float" and dt is not None and dt not in _INEXACT:
             dt = _dtype.get_default_dtype().np
+    if has_scalar:
+        # Python scalars enter the compiled op as arguments (a new value must not recompile), typed
+        # here: as weak float64 they would put f64 values on the device (slow or absent on TPU/GPU).
+        arrays = _type_scalars(arrays, dt, cast_pos)
     key = (rest, kw, dt, cast_pos)
     fwd = op._fwd.get(key) or op.forward(key)
     try:
@@ -362,6 +370,20 @@ def _result_dtype(vals):
     if not mixed and scat <= _CAT[d]:
         return d
     return _dtype.result_type_of([v for v in vals if v is not None])
+
+
+def _type_scalars(arrays, dt, cast_pos):
+    out = []
+    for i, a in enumerate(arrays):
+        if a.__class__ in _SCALAR_CAT:
+            if dt is not None and i in cast_pos:
+                a = np.asarray(a, dt)
+            elif a.__class__ is float:
+                a = np.asarray(a, _dtype.get_default_dtype().np)
+            elif a.__class__ is complex:
+                a = np.asarray(a, _dtype.get_default_dtype().to_complex().np)
+        out.append(a)
+    return out
 
 
 class _AllPositions:
