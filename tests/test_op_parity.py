@@ -33,13 +33,23 @@ def test_every_public_op_has_samples():
     assert not missing, f"ops without parity samples: {missing}"
 
 
+def _resolve(lib, dotted):
+    for part in dotted.split("."):
+        lib = getattr(lib, part)
+    return lib
+
+
 def _torch_call(op, args, kwargs):
+    if "." in op.torch_name:  # e.g. linalg.inv: torch.linalg.inv / mt.linalg.inv
+        return _resolve(torch, op.torch_name)(*args, **kwargs)
     if op.function:
         return getattr(torch, op.torch_name)(*args, **kwargs)
     return getattr(args[0], op.torch_name)(*args[1:], **kwargs)
 
 
 def _mt_call(op, args, kwargs):
+    if "." in op.torch_name:
+        return _resolve(mt, op.torch_name)(*args, **kwargs)
     if op.function:
         return getattr(mt, op.name)(*args, **kwargs)
     return getattr(args[0], op.name)(*args[1:], **kwargs)

@@ -7,6 +7,8 @@ use TF32/bf16 passes. Ops that multiply matrices read :func:`current_precision` 
 
 from __future__ import annotations
 
+import warnings
+
 import jax
 
 __all__ = ["set_float32_matmul_precision", "get_float32_matmul_precision"]
@@ -26,9 +28,13 @@ def set_float32_matmul_precision(precision: str) -> None:
         precision: "highest" (full float32, the default), "high" (TF32 or 3-pass bf16) or
             "medium" (one bf16 pass) - lower is faster on GPU/TPU, the same on CPU.
     """
+    if not isinstance(precision, str):
+        raise RuntimeError(f"set_float32_matmul_precision expects a str, got {type(precision).__name__}")
     if precision not in _LEVELS:
-        raise ValueError(
-            f"set_float32_matmul_precision: expected 'highest', 'high' or 'medium', got {precision!r}")
+        # torch warns and keeps the current setting
+        warnings.warn(f"set_float32_matmul_precision: unknown precision {precision!r} (expected 'highest', "
+                      f"'high' or 'medium'); keeping {_state[0]!r}", UserWarning, stacklevel=2)
+        return
     _state[0] = precision
 
 
