@@ -5,7 +5,6 @@ with gauge-invariant gradients, and a hypothesis property for matmul's broadcast
 from __future__ import annotations
 
 import re
-import warnings
 
 import jax
 import numpy as np
