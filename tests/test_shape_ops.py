@@ -330,3 +330,24 @@ def test_each_call_is_one_cached_dispatch():
     n = len(cat._fwd)
     mt.cat([x, x], 1)
     assert len(cat._fwd) == n
+
+
+def test_inplace_shape_ops_match_torch():
+    for name, args in [("t_", ()), ("transpose_", (0, 1)), ("squeeze_", ()), ("unsqueeze_", (0,)),
+                       ("swapaxes_", (0, 1))]:
+        a = np.arange(6, dtype=np.float32).reshape(2, 1, 3)[:, 0] if name == "t_" else \
+            np.arange(6, dtype=np.float32).reshape(2, 1, 3)
+        m, t = mt.tensor(a), torch.tensor(a)
+        v = m._version
+        assert getattr(m, name)(*args) is m and m._version == v + 1
+        getattr(t, name)(*args)
+        assert tuple(m.shape) == tuple(t.shape) and m.tolist() == t.tolist()
+    w = mt.ones(2, 3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf"):
+        w.t_()
+
+
+def test_broadcast_shapes():
+    assert mt.broadcast_shapes((2, 1), (3,), 1) == torch.broadcast_shapes((2, 1), (3,), 1)
+    with pytest.raises(RuntimeError, match="broadcast_shapes"):
+        mt.broadcast_shapes((2,), (3,))

@@ -9,11 +9,14 @@ from __future__ import annotations
 from . import (
     _dtype,
     _pytree,  # noqa: F401  (Tensor is a JAX pytree node)
+    linalg,
+    random,
 )
 from ._creation import (
     arange,
     as_tensor,
     asarray,
+    broadcast_shapes,
     complex,
     empty,
     empty_like,
@@ -71,7 +74,6 @@ from ._grad_mode import (
 from ._ops import FUNCTIONS as _FUNCTIONS
 from ._precision import get_float32_matmul_precision, set_float32_matmul_precision
 from ._random import *  # noqa: F403
-from . import linalg, random
 from ._repr import get_printoptions, set_printoptions
 from ._tensor import Size, Tensor, is_tensor
 

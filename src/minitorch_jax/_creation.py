@@ -14,11 +14,12 @@ import numpy as np
 
 from . import _dtype
 from ._errors import OpTypeError, OpValueError
-from ._tensor import Tensor, _wrap
+from ._tensor import Size, Tensor, _wrap
 
 __all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "zeros", "ones", "full", "empty",
            "zeros_like", "ones_like", "full_like", "empty_like", "arange", "range", "linspace",
-           "logspace", "eye", "scalar_tensor", "tensor_from_data", "complex", "polar"]
+           "logspace", "eye", "scalar_tensor", "tensor_from_data", "complex", "polar",
+           "broadcast_shapes"]
 
 
 def _infer_np_dtype(data) -> np.dtype:
@@ -318,3 +319,17 @@ Tensor.new_ones = _new("new_ones", ones)
 Tensor.new_empty = _new("new_empty", empty)
 Tensor.new_full = _new("new_full", full)
 Tensor.new_tensor = _new("new_tensor", tensor)
+
+
+def broadcast_shapes(*shapes) -> Size:
+    """The shape that tensors of the given shapes broadcast to (torch.broadcast_shapes).
+
+    Raises RuntimeError naming the mismatching sizes, like the binary ops do.
+    """
+    from ._ops._helpers import broadcast_check
+
+    class _S:
+        def __init__(self, s):
+            self.shape = (s,) if isinstance(s, builtins.int) else tuple(s)
+
+    return Size(broadcast_check("broadcast_shapes", *(_S(s) for s in shapes)))

@@ -80,7 +80,8 @@ class OpDef:
         differentiable: whether autograd records this op.
         saves: positions of inputs torch saves for backward (checked for in-place changes and
             freed after backward), or 'output' when torch saves the result.
-        inplace: also install ``name_`` (the in-place variant) on Tensor.
+        inplace: also install ``name_`` (the in-place variant) on Tensor; ``"resize"`` for shape
+            ops whose in-place form changes the tensor's shape (``squeeze_``).
         method / function: install as a Tensor method / an ``mt.`` function.
         functional: also appear in ``mt.nn.functional``.
         dunder: operator name stem (``'add'`` installs ``__add__``, ``__radd__``, ``__iadd__``).
@@ -540,9 +541,13 @@ def check_inplace(t: Tensor, opname: str) -> None:
             "operation. Wrap it in `with mt.no_grad():` or use the out-of-place form.")
 
 
-def commit_inplace(t: Tensor, res: Tensor, opname: str) -> Tensor:
-    """Make ``t`` take the value (and graph position) of ``res``, as an in-place op does."""
-    if res._data.shape != t._data.shape:
+def commit_inplace(t: Tensor, res: Tensor, opname: str, resize: bool = False) -> Tensor:
+    """Make ``t`` take the value (and graph position) of ``res``, as an in-place op does.
+
+    ``resize=True`` is for in-place shape ops (``t_``, ``squeeze_`` ...), whose result may have
+    another shape.
+    """
+    if not resize and res._data.shape != t._data.shape:
         raise RuntimeError(
             f"{opname}: output with shape {list(t._data.shape)} doesn't match the broadcast shape "
             f"{list(res._data.shape)}")
@@ -573,9 +578,11 @@ def make_inplace(op: OpDef, func):
     """The ``Tensor.<name>_`` method: compute out of place, then rebind."""
     name = op.name + "_"
 
+    resize = op.inplace == "resize"
+
     def method(self, *args, **kwargs):
         check_inplace(self, name)
-        return commit_inplace(self, func(self, *args, **kwargs), name)
+        return commit_inplace(self, func(self, *args, **kwargs), name, resize)
 
     method.__name__ = name
     method.__qualname__ = "Tensor." + name

@@ -323,7 +323,7 @@ def permute(input, *dims_, dims=None):
     return jnp.transpose(input, axes) if nd else input
 
 
-@register("transpose", aliases=("swapaxes", "swapdims"),
+@register("transpose", aliases=("swapaxes", "swapdims"), inplace="resize",
           samples=lambda: [Sample(A(2, 3, 4), -1, 0), Sample(A(2, 3), 1, 1), Sample(A(), 0, -1),
                            Sample(I(2, 3), 0, 1), Sample(A(2, 3), 0, 2)])
 def transpose(input, dim0, dim1):
@@ -333,7 +333,7 @@ def transpose(input, dim0, dim1):
     return jnp.swapaxes(input, a, b) if nd and a != b else input
 
 
-@register("t", grad_name="TBackward0",
+@register("t", grad_name="TBackward0", inplace="resize",
           samples=lambda: [Sample(A(2, 3)), Sample(A(3)), Sample(A()), Sample(I(2, 3)),
                            Sample(A(2, 3, 4))])
 def t(input):
@@ -382,7 +382,7 @@ def movedim(input, source, destination):
 
 
 # ----- adding and removing size-1 dims ----------------------------------------------------------
-@register("squeeze",
+@register("squeeze", inplace="resize",
           samples=lambda: [Sample(A(2, 1, 3, 1)), Sample(A(2, 1, 3), 0), Sample(A(1, 2, 1), (-1, 1)),
                            Sample(A(), 0), Sample(I(1, 3)), Sample(A(2, 1), 2),
                            Sample(A(1, 1), (0, 0))])
@@ -399,7 +399,7 @@ def squeeze(input, dim=None):
     return jnp.squeeze(input, axes) if axes else input
 
 
-@register("unsqueeze",
+@register("unsqueeze", inplace="resize",
           samples=lambda: [Sample(A(2, 3), -1), Sample(A(2, 3), 2), Sample(A(), 0),
                            Sample(I(3), 1), Sample(A(2, 3), 3), Sample(A(2, 3), -4)])
 def unsqueeze(input, dim):
