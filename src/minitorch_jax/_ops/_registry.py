@@ -270,7 +270,9 @@ def _freeze(v):
 
 
 def _to_array(a, name):
-    if isinstance(a, np.ndarray | jax.Array):
+    if isinstance(a, jax.Array):
+        return a
+    if isinstance(a, np.ndarray):
         return jnp.asarray(a)
     if isinstance(a, list | tuple):
         from .._creation import tensor_from_data
