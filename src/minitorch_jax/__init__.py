@@ -9,6 +9,8 @@ from __future__ import annotations
 from . import (
     _dtype,
     _pytree,  # noqa: F401  (Tensor is a JAX pytree node)
+    autograd,
+    func,
     linalg,
     random,
 )

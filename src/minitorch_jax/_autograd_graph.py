@@ -7,14 +7,30 @@ walks the graph once in dependency order (iteratively: no recursion limit on lon
 
 from __future__ import annotations
 
+import traceback
+import warnings
 import weakref
 
+import jax
 import jax.numpy as jnp
 
 from . import _grad_mode
 from ._tensor import Tensor, _wrap
 
-__all__ = ["Node", "AccumulateGrad", "run_backward", "grad"]
+__all__ = ["Node", "AccumulateGrad", "run_backward", "grad", "ANOMALY"]
+
+
+class _Anomaly:
+    """Anomaly-mode switches (process-wide, as in torch): record forward stacks, check for NaN."""
+
+    __slots__ = ("enabled", "check_nan")
+
+    def __init__(self):
+        self.enabled = False
+        self.check_nan = True
+
+
+ANOMALY = _Anomaly()
 
 
 class _Handle:
@@ -57,6 +73,9 @@ class Node:
         self._pre_hooks = None
         self.metadata = {}
         self._freed = False
+        if ANOMALY.enabled:
+            # torch keeps the forward stack in metadata["traceback_"]; drop this frame and _record's
+            self.metadata["traceback_"] = traceback.format_stack()[:-2]
 
     def name(self) -> str:
         """The node's name, like torch's (``MulBackward0``)."""
@@ -129,7 +148,10 @@ class AccumulateGrad(Node):
         elif create_graph:
             var._grad = var._grad + g
         else:
-            var._grad = _wrap(var._grad._data + g._data)
+            # torch accumulates in place when not building a graph: ``x.grad`` keeps its identity
+            old = var._grad
+            old._data = old._data + g._data
+            old._version += 1
         return ()
 
 
@@ -171,11 +193,14 @@ def _check_grad_shape(node: Node, idx: int, g: Tensor) -> None:
 
 def _make_root_grads(roots, grads, create_graph):
     out = []
-    for t, g in zip(roots, grads):
+    if len(grads) != len(roots):
+        raise RuntimeError(f"grad can be implicitly created only for scalar outputs: got "
+                           f"{len(grads)} gradients for {len(roots)} tensors")
+    for i, (t, g) in enumerate(zip(roots, grads)):
         if not isinstance(t, Tensor):
             raise TypeError(f"backward expects Tensors, got {type(t).__name__}")
         if not t.requires_grad:
-            raise RuntimeError("element 0 of tensors does not require grad and does not have a "
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not have a "
                                "grad_fn")
         if g is None:
             if t._data.size != 1:
@@ -187,8 +212,8 @@ def _make_root_grads(roots, grads, create_graph):
             g = _wrap(jnp.asarray(g, t._data.dtype))
         if g._data.shape != t._data.shape:
             raise RuntimeError(
-                f"Mismatch in shape: grad_output[0] has a shape of {list(g._data.shape)} and "
-                f"output[0] has a shape of {list(t._data.shape)}.")
+                f"Mismatch in shape: grad_output[{i}] has a shape of {list(g._data.shape)} and "
+                f"output[{i}] has a shape of {list(t._data.shape)}.")
         out.append(g)
     return out
 
@@ -197,11 +222,10 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
     """Execute the graph backwards from ``roots``.
 
     If ``capture`` is a dict of edge -> slot, gradients arriving at those edges are stored
-    there instead of being accumulated into leaves (``autograd.grad``); otherwise AccumulateGrad
-    nodes run (``backward``).
+    there instead of being accumulated into leaves (``autograd.grad``), and only the nodes on a
+    path to a captured edge run; otherwise AccumulateGrad nodes run (``backward``).
     """
     buffers: dict = {}
-    deps: dict = {}
     start = []
     for t, g in zip(roots, root_grads):
         node, nr = edge_of(t)
@@ -213,30 +237,32 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
             start.append(node)
         buf[nr] = g if buf[nr] is None else _add(buf[nr], g, create_graph)
 
-    # dependency counts over the reachable graph (iterative DFS)
-    seen = set(start)
-    stack = list(start)
-    while stack:
-        n = stack.pop()
-        for nxt, _ in n.next_functions:
-            if nxt is None:
-                continue
-            deps[nxt] = deps.get(nxt, 0) + 1
-            if nxt not in seen:
-                seen.add(nxt)
-                stack.append(nxt)
-
-    ready = [n for n in start if deps.get(n, 0) == 0]
     capturing = capture is not None
+    deps: dict = {}
+    if capturing:
+        needed = _needed_nodes(_topo_order(start), capture)
+        for n in needed:
+            for nxt, _ in n.next_functions:
+                if nxt is not None:
+                    deps[nxt] = deps.get(nxt, 0) + 1
+    else:
+        needed = None
+        seen = set(start)
+        stack = list(start)
+        while stack:
+            for nxt, _ in stack.pop().next_functions:
+                if nxt is None:
+                    continue
+                deps[nxt] = deps.get(nxt, 0) + 1
+                if nxt not in seen:
+                    seen.add(nxt)
+                    stack.append(nxt)
+    ready = [n for n in start if deps.get(n, 0) == 0 and (needed is None or n in needed)]
+    anomaly = ANOMALY.enabled
     with _grad_mode.set_grad_enabled(create_graph):
         while ready:
             node = ready.pop()
             grads = buffers.pop(node, None) or [None] * node._n_out
-            if capturing:
-                for i, g in enumerate(grads):
-                    slot = capture.get((node, i))
-                    if slot is not None and g is not None:
-                        slot[0] = g if slot[0] is None else _add(slot[0], g, create_graph)
             if node._tensor_hooks:
                 for i, hooks in node._tensor_hooks.items():
                     for h in list(hooks):
@@ -247,21 +273,27 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
             if node._retained:
                 for i, ref in node._retained.items():
                     t = ref()
-                    if t is not None and grads[i] is not None and not capturing:
+                    if t is not None and grads[i] is not None:
                         g = grads[i] if create_graph else _wrap(grads[i]._data)
                         t._grad = g if t._grad is None else _add(t._grad, g, create_graph)
+            if capturing:
+                for i, g in enumerate(grads):
+                    slot = capture.get((node, i))
+                    if slot is not None and g is not None:
+                        slot[0] = g if slot[0] is None else _add(slot[0], g, create_graph)
+                if isinstance(node, AccumulateGrad) or needed[node] is False:
+                    continue  # captured only: nothing below it is wanted
             if node._pre_hooks:
                 for h in list(node._pre_hooks):
                     r = h(tuple(grads))
                     if r is not None:
                         grads = list(r)
-            if capturing and isinstance(node, AccumulateGrad):
-                outs = ()
-            elif all(g is None for g in grads):
+            if all(g is None for g in grads):
                 outs = [None] * len(node.next_functions)
             else:
                 node._check_not_freed()
-                outs = node._apply(grads, create_graph)
+                outs = _call_node(node, grads, create_graph) if anomaly else \
+                    node._apply(grads, create_graph)
                 if node._hooks:
                     for h in list(node._hooks):
                         r = h(tuple(outs), tuple(grads))
@@ -270,7 +302,7 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
                 if not retain_graph:
                     node._release()
             for (nxt, nr), g in zip(node.next_functions, outs):
-                if nxt is None:
+                if nxt is None or (needed is not None and nxt not in needed):
                     continue
                 if g is not None:
                     buf = buffers.get(nxt)
@@ -281,6 +313,82 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
                 deps[nxt] = d
                 if d == 0:
                     ready.append(nxt)
+
+
+def _topo_order(start):
+    """Nodes reachable from ``start``, each before every node it points to (iterative DFS)."""
+    post = []
+    seen = set()
+    for root in start:
+        if root in seen:
+            continue
+        seen.add(root)
+        stack = [(root, iter(root.next_functions))]
+        while stack:
+            node, it = stack[-1]
+            for nxt, _ in it:
+                if nxt is not None and nxt not in seen:
+                    seen.add(nxt)
+                    stack.append((nxt, iter(nxt.next_functions)))
+                    break
+            else:
+                stack.pop()
+                post.append(node)
+    post.reverse()
+    return post
+
+
+def _needed_nodes(order, capture):
+    """For ``autograd.grad``: node -> whether it must run (True) or only capture (False).
+
+    Nodes on no path to a captured edge are absent. ``order`` is topological, so walking it
+    backwards sees every node's successors first.
+    """
+    targets = {node for node, _ in capture}
+    needed: dict = {}
+    for n in reversed(order):
+        runs = any(nxt in needed for nxt, _ in n.next_functions if nxt is not None)
+        if runs:
+            needed[n] = True
+        elif n in targets:
+            needed[n] = False
+    return needed
+
+
+def _call_node(node, grads, create_graph):
+    """``node._apply`` in anomaly mode: name the forward call on error, check outputs for NaN."""
+    try:
+        outs = node._apply(grads, create_graph)
+    except Exception as e:
+        stack = "".join(node.metadata.get("traceback_", ())) or \
+            "  (not recorded: the node was created before anomaly mode was enabled)\n"
+        note = (f"Error detected in {node.name()}. Traceback of forward call that caused the "
+                f"error:\n{stack}")
+        warnings.warn(note, RuntimeWarning, stacklevel=3)
+        raise _with_note(e, note) from e
+    if ANOMALY.check_nan:
+        for i, g in enumerate(outs):
+            if g is not None and _has_nan(g._data):
+                raise RuntimeError(f"Function '{node.name()}' returned nan values in its {i}th "
+                                   "output.")
+    return outs
+
+
+def _has_nan(arr) -> bool:
+    try:
+        return bool(jnp.isnan(arr).any())
+    except jax.errors.ConcretizationTypeError:  # traced (inside mt.jit): cannot look at values
+        return False
+
+
+def _with_note(e: Exception, note: str) -> Exception:
+    """The same kind of exception as ``e`` with ``note`` appended to its message."""
+    try:
+        new = type(e)(f"{e}\n\n{note}")
+    except Exception:
+        new = e
+        new.add_note(note)
+    return new
 
 
 def run_backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
@@ -298,6 +406,8 @@ def run_backward(tensors, grad_tensors=None, retain_graph=None, create_graph=Fal
     if inputs is not None:
         if isinstance(inputs, Tensor):
             inputs = (inputs,)
+        if len(inputs) == 0:
+            raise RuntimeError("'inputs' argument to backward() cannot be empty.")
         captured = grad(tensors, tuple(inputs), root_grads, retain_graph, create_graph,
                         allow_unused=True, _checked=True)
         for t, g in zip(inputs, captured):
