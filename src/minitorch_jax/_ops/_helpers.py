@@ -59,6 +59,13 @@ def norm_dims(dim, ndim: int, op: str = "") -> tuple | None:
 
 _rng = np.random.default_rng(1234)
 
+
+def reseed(name: str) -> None:
+    """Reset the sample generator from an op's name, so each op's samples are stable on their own."""
+    global _rng
+    import zlib
+    _rng = np.random.default_rng(zlib.crc32(name.encode()))
+
 BIN_SHAPES = [((3, 4), (3, 4)), ((2, 3, 4), (4,)), ((5, 1), (1, 6)), ((), (3,)), ((0, 3), (3,))]
 
 
