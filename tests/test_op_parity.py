@@ -114,3 +114,12 @@ def test_inplace_matches_torch(op, sample):
     assert m_res is m_args[0], "in-place op must return self"
     assert m_args[0]._version == before + 1, "in-place op must bump the version counter"
     assert_same(m_args[0], t_res)
+
+
+def test_bool_and_int_static_arguments_do_not_share_kernels():
+    x = mt.tensor([1.0, 2.0, 4.0])
+    assert mt.var(x, False).item() == pytest.approx(torch.var(torch.tensor([1.0, 2.0, 4.0]), False).item())
+    assert mt.var(x, 0).item() == pytest.approx(torch.var(torch.tensor([1.0, 2.0, 4.0]), 0).item())
+    a = mt.tensor([[1.0, 2.0], [3.0, 4.0]])
+    assert mt.sum(a, 1, True).shape == (2, 1) and mt.sum(a, 1, 1).shape == (2, 1)
+    assert mt.sum(a, 0, False).shape == (2,) and mt.sum(a, 0, 0).shape == (2,)

@@ -13,6 +13,7 @@ from . import (
     func,
     linalg,
     random,
+    return_types,
 )
 from ._creation import (
     arange,

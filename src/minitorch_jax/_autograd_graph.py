@@ -14,7 +14,7 @@ import weakref
 import jax
 import jax.numpy as jnp
 
-from . import _grad_mode
+from . import _fused_backward, _grad_mode
 from ._tensor import Tensor, _wrap
 
 __all__ = ["Node", "AccumulateGrad", "run_backward", "grad", "ANOMALY"]
@@ -227,10 +227,14 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
     """
     buffers: dict = {}
     start = []
+    root_edges = []
+    root_gs = []
     for t, g in zip(roots, root_grads):
         node, nr = edge_of(t)
         if node is None:
             continue
+        root_edges.append((node, nr))
+        root_gs.append(g)
         buf = buffers.get(node)
         if buf is None:
             buf = buffers[node] = [None] * node._n_out
@@ -247,16 +251,14 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
                     deps[nxt] = deps.get(nxt, 0) + 1
     else:
         needed = None
-        seen = set(start)
-        stack = list(start)
-        while stack:
-            for nxt, _ in stack.pop().next_functions:
-                if nxt is None:
-                    continue
-                deps[nxt] = deps.get(nxt, 0) + 1
-                if nxt not in seen:
-                    seen.add(nxt)
-                    stack.append(nxt)
+        order = _topo_order(start)
+        if not create_graph and not ANOMALY.enabled and \
+                _fused_backward.try_run(order, root_edges, root_gs, retain_graph):
+            return
+        for n in order:
+            for nxt, _ in n.next_functions:
+                if nxt is not None:
+                    deps[nxt] = deps.get(nxt, 0) + 1
     ready = [n for n in start if deps.get(n, 0) == 0 and (needed is None or n in needed)]
     anomaly = ANOMALY.enabled
     with _grad_mode.set_grad_enabled(create_graph):

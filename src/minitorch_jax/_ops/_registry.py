@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _dtype
+from .. import _dtype, _precision
 from .._autograd_graph import Node, accumulate_node
 from .._errors import MiniTorchError, OpTypeError, ShapeError
 from .._grad_mode import STATE
@@ -137,7 +137,8 @@ class OpDef:
         """The forward as a function of the tensor inputs only, with casts and static args bound."""
         rest, kw, dt, cast_pos = key
         fn = self.fn
-        kwargs = dict(kw)
+        rest = _thaw(rest)
+        kwargs = {k: _thaw(v) for k, v in kw}
 
         if dt is None:
             def f(*xs):
@@ -193,7 +194,8 @@ class OpDef:
             base = self
 
             def backward(*args, key, mask, nx):
-                return base.backward_fn(key, mask, jit=False)(args[:nx], args[nx:])
+                # key/mask arrive thawed (plain bools); re-mark them to share the base op's cache
+                return base.backward_fn(_freeze(key), tuple(mask), jit=False)(args[:nx], args[nx:])
 
             self._backward_op = OpDef(
                 self.name + "_backward", backward, nin=-1, method=False, function=False,
@@ -254,8 +256,37 @@ class _OpNode(Node):
         return tuple(t for t in self._inputs if isinstance(t, Tensor))
 
 
+class _StaticBool:
+    """A bool inside a cache key: ``True == 1`` and ``hash(False) == hash(0)``, so plain bools
+    would share compiled kernels with ints (``var(x, False)`` vs ``var(x, 0)``)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: bool):
+        self.value = value
+
+    def __repr__(self) -> str:
+        return repr(self.value)
+
+
+_TRUE, _FALSE = _StaticBool(True), _StaticBool(False)
+
+
+def _thaw(v):
+    """Undo the bool marking of :func:`_freeze` (once, when a kernel is built)."""
+    if v.__class__ is _StaticBool:
+        return v.value
+    if v.__class__ is tuple:
+        return tuple(_thaw(x) for x in v)
+    return v
+
+
 def _freeze(v):
     """Make a static argument hashable (lists become tuples; 0-d tensors their value)."""
+    if v is True:
+        return _TRUE
+    if v is False:
+        return _FALSE
     if isinstance(v, list | tuple):
         return tuple(_freeze(x) for x in v)
     if isinstance(v, Tensor):
@@ -263,7 +294,7 @@ def _freeze(v):
             return v.item()
         return _freeze(np.asarray(v._data).tolist())
     if isinstance(v, np.generic):
-        return v.item()
+        return _freeze(v.item())
     if isinstance(v, dict):
         return tuple(sorted((k, _freeze(x)) for k, x in v.items()))
     return v
@@ -298,12 +329,11 @@ def dispatch(op: OpDef, targs, rest, kwargs):
             has_scalar = True
         else:
             arrays.append(_to_array(a, op.name))
-    if op.precision:
-        from .._precision import current_precision
-        kwargs = dict(kwargs, precision=current_precision())
     if rest:
         rest = _freeze(rest)
     kw = tuple((k, _freeze(v)) for k, v in kwargs.items()) if kwargs else ()
+    if op.precision:
+        kw += (("precision", _precision.current_precision()),)
     dt = None
     cast_pos = ()
     promote = op.promote
