@@ -24,6 +24,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import os
@@ -209,6 +210,28 @@ NS_JNP = {"tanh": jnp.tanh, "exp": jnp.exp, "sin": jnp.sin, "sigmoid": jax.nn.si
 
 
 def chain_cases(settings) -> list[dict]:
+    """Rows for the chain, with torch on one intra-op thread (see ``_one_torch_thread``)."""
+    with _one_torch_thread():
+        return _chain_cases(settings)
+
+
+@contextlib.contextmanager
+def _one_torch_thread():
+    """Time torch's chain on one thread: on 64x64 tensors that is torch's fastest setting here
+    (its thread pool gains nothing at this size), and on a 2-core machine its idle pool threads
+    would otherwise keep spinning and take CPU from the library measured next."""
+    if torch is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _chain_cases(settings) -> list[dict]:
     """Rows for the chain: forward without grad, and forward + backward against three baselines."""
     x, w = _arrays((64, 64), seed=1)
     jx, jw = jnp.asarray(x), jnp.asarray(w)

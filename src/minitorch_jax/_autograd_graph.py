@@ -191,6 +191,22 @@ def _check_grad_shape(node: Node, idx: int, g: Tensor) -> None:
             f"{list(shape)}")
 
 
+_ONES: dict = {}
+
+
+def _ones_like(arr):
+    """A ones array like a one-element ``arr`` (cached: arrays are immutable, and building one
+    eagerly costs more than the rest of a small backward's bookkeeping)."""
+    try:
+        key = (arr.shape, arr.dtype, arr.sharding)
+    except Exception:  # a tracer has no concrete sharding
+        return jnp.ones(arr.shape, arr.dtype)
+    one = _ONES.get(key)
+    if one is None:
+        one = _ONES[key] = jax.device_put(jnp.ones(arr.shape, arr.dtype), arr.sharding)
+    return one
+
+
 def _make_root_grads(roots, grads, create_graph):
     out = []
     if len(grads) != len(roots):
@@ -207,7 +223,7 @@ def _make_root_grads(roots, grads, create_graph):
                 raise RuntimeError(
                     f"grad can be implicitly created only for scalar outputs (got a tensor of "
                     f"shape {list(t._data.shape)}); pass gradient= with that shape")
-            g = _wrap(jnp.ones(t._data.shape, t._data.dtype))
+            g = _wrap(_ones_like(t._data))
         elif not isinstance(g, Tensor):
             g = _wrap(jnp.asarray(g, t._data.dtype))
         if g._data.shape != t._data.shape:

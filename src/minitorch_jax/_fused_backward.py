@@ -57,7 +57,7 @@ def _structure(order, op_node_cls, acc_cls):
         if not isinstance(n, op_node_cls) or not _plain(n) or not n._op.jit or n._xs is None:
             return None
         specs.append((n._op, n._key, n._mask, n._n_out,
-                      tuple((pos[nxt], nr) for nxt, nr in n.next_functions)))
+                      tuple((pos[nxt], nr) for nxt, nr in n.next_functions), n._from_out))
         op_nodes.append(n)
     return tuple(specs), op_nodes, leaves, pos
 
@@ -78,12 +78,15 @@ def _build(specs, roots):
             if s is None:
                 leaf_grads.append(gs[0])
                 continue
-            op, key, mask, _, edges = s
+            op, key, mask, _, edges, from_out = s
             x = xs[xi]
             xi += 1
             if all(g is None for g in gs):
                 continue
-            res = op.backward_fn(key, mask, jit=False)(x, gs)
+            if from_out:  # x holds the op's saved result
+                res = (op.grad_out(gs[0].astype(x[0].dtype), x[0]),)
+            else:
+                res = op.backward_fn(key, mask, jit=False)(x, gs)
             for (j, nr), r in zip(edges, res):
                 cur = bufs[j][nr]
                 bufs[j][nr] = r if cur is None else cur + r

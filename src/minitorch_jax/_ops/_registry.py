@@ -92,6 +92,10 @@ class OpDef:
             float32 matmul precision setting.
         samples: a function returning a list of :class:`Sample` for the parity tests.
         aliases: other names for the same op.
+        grad_out: for one-input ops whose gradient is cheapest from the result
+            (``tanh``: ``g * (1 - y**2)``): ``grad_out(g, y)``. The node then keeps the output
+            instead of re-running the forward, as torch saves the result. (``create_graph``
+            still differentiates the forward through jax.vjp.)
         impl: for ops with overloaded signatures (``max(x)``, ``max(x, dim)``, ``max(x, y)``):
             the public callable, written in Python on top of ``op.call`` (the plain dispatching
             callable of this entry) and other ops. ``fn`` stays the traced kernel.
@@ -100,7 +104,8 @@ class OpDef:
     def __init__(self, name, fn, *, nin=1, seq=False, promote=None, promote_args=None,
                  differentiable=True, saves=(), inplace=False, method=True, function=True,
                  functional=False, dunder=None, jit=True, out_wrap=None, grad_name=None,
-                 precision=False, samples=None, aliases=(), torch_name=None, impl=None):
+                 precision=False, samples=None, aliases=(), torch_name=None, impl=None,
+                 grad_out=None):
         self.name = name
         self.fn = fn
         self.nin = nin
@@ -121,6 +126,8 @@ class OpDef:
         self.aliases = tuple(aliases)
         self.torch_name = torch_name or name
         self.impl = impl
+        self.grad_out = grad_out
+        self._out_bwd = jax.jit(lambda y, g: grad_out(g.astype(y.dtype), y)) if grad_out else None
         self.doc = (impl.__doc__ if impl is not None and impl.__doc__ else fn.__doc__)
         self.call = None  # the dispatching callable, set when the table is installed
         grad_name = grad_name or _camel(name) + "Backward0"
@@ -213,7 +220,7 @@ def _cast(x, dt):
 class _OpNode(Node):
     """The grad_fn of a recorded op: re-runs the op's forward under jax.vjp when called."""
 
-    __slots__ = ("_op", "_key", "_mask", "_xs", "_inputs", "_versions")
+    __slots__ = ("_op", "_key", "_mask", "_xs", "_inputs", "_versions", "_from_out")
 
     def _apply(self, grads, create_graph):
         self._check_versions()
@@ -224,6 +231,8 @@ class _OpNode(Node):
             outs = dispatch(bop, tensors + list(grads), (),
                             {"key": self._key, "mask": self._mask, "nx": len(tensors)})
             return [outs] if isinstance(outs, Tensor) else list(outs)
+        if self._from_out:
+            return [_wrap(op._out_bwd(self._xs[0], grads[0]._data))]
         gs = [None if g is None else g._data for g in grads]
         res = op.backward_fn(self._key, self._mask)(self._xs, gs)
         return [_wrap(r) for r in res]
@@ -470,7 +479,12 @@ def _record(op, key, targs, arrays, outs):
     node._op = op
     node._key = key
     node._mask = tuple(mask)
-    node._xs = arrays
+    if op.grad_out is not None and len(outs) == 1 and len(edges) == 1 and len(targs) == 1:
+        node._from_out = True
+        node._xs = [outs[0]._data]  # torch saves the result of these ops, not the input
+    else:
+        node._from_out = False
+        node._xs = arrays
     node._inputs = list(targs)
     saves = op.saves
     if not saves:

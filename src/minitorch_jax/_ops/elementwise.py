@@ -303,16 +303,16 @@ def bitwise_not(input):
 
 # ----- unary -------------------------------------------------------------------------------------
 def _unary(name, jfn, *, promote="float", saves=(0,), samples=None, doc=None, aliases=(),
-           inplace=True, dunder=None, differentiable=True, functional=False):
+           inplace=True, dunder=None, differentiable=True, functional=False, grad_out=None):
     def fn(input):
         return jfn(input)
     fn.__doc__ = doc or f"Elementwise ``{name}`` (torch.{name})."
     register(name, promote=promote, saves=saves, inplace=inplace, aliases=aliases, dunder=dunder,
-             differentiable=differentiable, functional=functional,
+             differentiable=differentiable, functional=functional, grad_out=grad_out,
              samples=samples or _unary_samples())(fn)
 
 
-_unary("exp", jnp.exp, saves="output")
+_unary("exp", jnp.exp, saves="output", grad_out=lambda g, y: g * y)
 _unary("exp2", jnp.exp2, saves="output")
 _unary("expm1", jnp.expm1, saves="output")
 _unary("log", jnp.log, samples=_unary_samples(low=0.1, high=3.0))
@@ -331,12 +331,13 @@ _unary("acos", jnp.arccos, samples=_unary_samples(low=-0.9, high=0.9, ints=False
 _unary("atan", jnp.arctan, aliases=("arctan",))
 _unary("sinh", jnp.sinh)
 _unary("cosh", jnp.cosh)
-_unary("tanh", jnp.tanh, saves="output", functional=True)
+_unary("tanh", jnp.tanh, saves="output", functional=True, grad_out=lambda g, y: g * (1 - y * y))
 _unary("asinh", jnp.arcsinh, aliases=("arcsinh",))
 _unary("acosh", jnp.arccosh, samples=_unary_samples(low=1.1, high=3.0), aliases=("arccosh",))
 _unary("atanh", jnp.arctanh, samples=_unary_samples(low=-0.9, high=0.9, ints=False),
        aliases=("arctanh",))
-_unary("sigmoid", jax.nn.sigmoid, saves="output", functional=True)
+_unary("sigmoid", jax.nn.sigmoid, saves="output", functional=True,
+       grad_out=lambda g, y: g * (y * (1 - y)))
 _unary("erf", jsp.erf)
 _unary("erfc", jsp.erfc)
 _unary("erfinv", jsp.erfinv, samples=_unary_samples(low=-0.9, high=0.9, ints=False))
@@ -357,7 +358,8 @@ _unary("ceil", jnp.ceil, promote=None, saves=())
 _unary("trunc", jnp.trunc, promote=None, saves=(), aliases=("fix",))
 _unary("frac", lambda x: x - jnp.trunc(x), promote=None, saves=(),
        samples=_unary_samples(ints=False))
-_unary("relu", jax.nn.relu, promote=None, saves="output", functional=True)
+_unary("relu", jax.nn.relu, promote=None, saves="output", functional=True,
+       grad_out=lambda g, y: jnp.where(y > 0, g, jnp.zeros_like(g)))
 
 
 @register("round", inplace=True, samples=lambda: [Sample(A(3, 4, low=-5, high=5)),
