@@ -92,9 +92,11 @@ def test_float32_results_match_torch(restore_precision, level):
     mt.set_float32_matmul_precision(level)
     out = mt.matmul(*to_mt([a, b]))
     ref = torch.matmul(*to_torch([a, b]))
-    np.testing.assert_allclose(np.asarray(out._data), ref.numpy(), rtol=1e-5, atol=1e-5)
+    # full float32 at "highest" everywhere; lower levels may use TF32/bf16 passes on accelerators
+    tol = 1e-5 if level == "highest" or jax.default_backend() == "cpu" else 2e-2
+    np.testing.assert_allclose(np.asarray(out._data), ref.numpy(), rtol=tol, atol=tol)
     ein = mt.einsum("bij,jk->bik", *to_mt([a, b]))
-    np.testing.assert_allclose(np.asarray(ein._data), ref.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(ein._data), ref.numpy(), rtol=tol, atol=tol)
 
 
 def test_invalid_precision_matches_torch(restore_precision):

@@ -20,7 +20,9 @@ def test_metadata():
     assert x.dtype == mt.float32 and x.is_floating_point() and not x.is_complex()
     assert x.element_size() == 4
     assert repr(x.shape) == "minitorch_jax.Size([2, 3, 4])"
-    assert x.device == mt.device("cpu") and str(x.device) == "cpu"
+    import jax
+    default = "cpu" if jax.default_backend() == "cpu" else "cuda:0"
+    assert x.device == mt.device(default) and str(x.device) == default
     with pytest.raises(IndexError, match="Dimension out of range"):
         x.size(3)
 
@@ -74,7 +76,9 @@ def test_conversions():
     assert x.half().dtype == mt.float16 and x.bfloat16().dtype == mt.bfloat16
     assert x.int().dtype == mt.int32 and x.bool().tolist() == [True, True]
     assert x.to(mt.float64).dtype == mt.float64 and x.to(x) is x
-    assert x.to("cpu") is x and x.cpu() is x
+    assert x.to(x.device) is x
+    c = x.cpu()
+    assert c.device == mt.device("cpu") and c.to("cpu") is c and c.tolist() == x.tolist()
     assert x.to(mt.float32) is x and x.to(mt.float32, copy=True) is not x
     assert x.type() == "minitorch_jax.FloatTensor"
     assert x.type(mt.int64).dtype == mt.int64
