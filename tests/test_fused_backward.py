@@ -55,7 +55,7 @@ def test_fused_replay_matches_per_node_and_torch():
 
 def test_fused_replay_accumulates_and_frees():
     w = mt.tensor([1.0, 2.0], requires_grad=True)
-    for i in range(1, 4):
+    for _ in range(3):
         y = (w * w).exp().sum()
         y.backward()
         with pytest.raises(RuntimeError, match="second time"):
