@@ -19,6 +19,10 @@ _LEVELS = {
     "medium": jax.lax.Precision.DEFAULT,
 }
 _state = ["highest"]
+# what ops receive as ``precision=`` (and what goes into their cache keys): jax's own names, whose
+# hashes Python caches - cheaper per call than hashing a Precision enum member
+_XLA_NAME = {"highest": "highest", "high": "high", "medium": "default"}
+KEY = [(("precision", "highest"),)]
 
 
 def set_float32_matmul_precision(precision: str) -> None:
@@ -36,6 +40,7 @@ def set_float32_matmul_precision(precision: str) -> None:
                       f"'high' or 'medium'); keeping {_state[0]!r}", UserWarning, stacklevel=2)
         return
     _state[0] = precision
+    KEY[0] = (("precision", _XLA_NAME[precision]),)
 
 
 def get_float32_matmul_precision() -> str:

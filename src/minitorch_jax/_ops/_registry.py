@@ -342,7 +342,7 @@ def dispatch(op: OpDef, targs, rest, kwargs):
         rest = _freeze(rest)
     kw = tuple((k, _freeze(v)) for k, v in kwargs.items()) if kwargs else ()
     if op.precision:
-        kw += (("precision", _precision.current_precision()),)
+        kw += _precision.KEY[0]
     dt = None
     cast_pos = ()
     promote = op.promote
