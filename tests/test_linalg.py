@@ -48,7 +48,7 @@ def _lowered(opname, *arrays, **kwargs):
     before = set(op._fwd)
     getattr(mt, opname)(*to_mt(list(arrays)), **kwargs)
     keys = [k for k in op._fwd if k not in before] or list(op._fwd)
-    want = mt._precision.current_precision()
+    want = dict(mt._precision.KEY[0])["precision"]
     key = next(k for k in keys if dict(k[1]).get("precision") == want)
     return op._fwd[key].lower(*[jax.numpy.asarray(a) for a in arrays]).as_text()
 
