@@ -8,7 +8,18 @@ from .._tensor import Tensor
 
 # each family registers its ops on import; a family may also define install() for Tensor
 # attributes that are not ops (properties such as ``T``, ``__getitem__`` ...)
-from . import conversion, elementwise, indexing, linalg, random, reduction, shape  # noqa: F401
+from . import (  # noqa: F401
+    complex_ops,
+    conversion,
+    elementwise,
+    indexing,
+    linalg,
+    random,
+    reduction,
+    shape,
+    special,
+    stats,
+)
 from ._registry import REGISTRY, OpDef, Sample, dispatch, make_function, make_inplace
 
 __all__ = ["REGISTRY", "FUNCTIONS", "FUNCTIONAL", "OpDef", "Sample", "dispatch"]
@@ -69,6 +80,7 @@ def _install() -> None:
 
 
 _install()
-for _family in (conversion, elementwise, indexing, linalg, random, reduction, shape):
+for _family in (complex_ops, conversion, elementwise, indexing, linalg, random, reduction, shape, special,
+                stats):
     if hasattr(_family, "install"):
         _family.install()
