@@ -142,3 +142,16 @@ def test_jax_interop():
     assert len(leaves) == 1 and isinstance(leaves[0], jax.Array)
     out = jax.jit(lambda t: t * 2)(x)
     assert isinstance(out, mt.Tensor) and out.tolist() == [2.0, 4.0]
+
+
+def test_non_leaf_grad_access_warns_like_torch():
+    x = mt.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    with pytest.warns(UserWarning, match="not a leaf"):
+        assert y.grad is None
+    y.retain_grad()
+    y.sum().backward()
+    assert y.grad.tolist() == [1.0, 1.0]
+    t = torch.tensor([1.0], requires_grad=True) * 2
+    with pytest.warns(UserWarning, match="not a leaf"):
+        assert t.grad is None

@@ -7,7 +7,7 @@ conversions, autograd bookkeeping and printing.
 
 from __future__ import annotations
 
-import weakref
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -15,7 +15,6 @@ import numpy as np
 
 from . import _dtype
 from ._device import from_jax
-from ._grad_mode import STATE
 
 __all__ = ["Tensor", "Size"]
 
@@ -239,6 +238,12 @@ class Tensor:
     @property
     def grad(self) -> Tensor | None:
         """The accumulated gradient (leaves, or tensors that called ``retain_grad()``)."""
+        if self.grad_fn is not None and not self._retains_grad and self._grad is None:
+            warnings.warn(
+                "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its "
+                ".grad attribute won't be populated during autograd.backward(). If you indeed want "
+                "the .grad field to be populated for a non-leaf Tensor, use .retain_grad() on the "
+                "non-leaf Tensor.", UserWarning, stacklevel=2)
         return self._grad
 
     @grad.setter
@@ -376,6 +381,3 @@ def is_tensor(obj) -> bool:
     """True if ``obj`` is a minitorch_jax Tensor."""
     return isinstance(obj, Tensor)
 
-
-_ = weakref  # Tensor has a __weakref__ slot; autograd keeps weak references to outputs.
-_ = STATE
