@@ -501,6 +501,37 @@ def _record(op, key, targs, arrays, outs):
 
 
 # ----- building the public callables -------------------------------------------------------
+def _fast_call(op: OpDef, xs):
+    """The common eager case - tensors of one dtype, no static arguments, nothing to record -
+    without dispatch's general argument handling. Returns None to decline (the caller then takes
+    the general path, which also owns error reporting)."""
+    promote = op.promote
+    if promote is None:
+        dt = None
+        cast_pos = ()
+    elif promote.__class__ is str and op.promote_args is None:
+        dt = xs[0].dtype
+        for x in xs[1:]:
+            if x.dtype != dt:
+                return None
+        if promote == "float" and dt not in _INEXACT:
+            dt = _dtype.get_default_dtype().np
+        cast_pos = _ALL_POS
+    else:
+        return None
+    f = op._fwd.get(((), _precision.KEY[0] if op.precision else (), dt, cast_pos))
+    if f is None:
+        return None
+    try:
+        out = f(*xs)
+    except Exception:
+        return None
+    if isinstance(out, (tuple, list)):
+        outs = [_wrap(o) for o in out]
+        return op.out_wrap(outs) if op.out_wrap is not None else tuple(outs)
+    return _wrap(out)
+
+
 def make_function(op: OpDef):
     """The ``mt.<name>`` callable for an op (also used, bound, as the Tensor method)."""
     nin, seq = op.nin, op.seq
@@ -515,6 +546,10 @@ def make_function(op: OpDef):
             return dispatch(op, list(args), (), kwargs)
     elif nin == 1:
         def call(x, *rest, **kwargs):
+            if not rest and not kwargs and isinstance(x, Tensor) and not (x.requires_grad and STATE.grad):
+                r = _fast_call(op, (x._data,))
+                if r is not None:
+                    return r
             if kwargs and "out" in kwargs:
                 return _with_out(op, (x,), rest, kwargs)
             return dispatch(op, (x,), rest, kwargs)
@@ -522,6 +557,13 @@ def make_function(op: OpDef):
         tnames, tdefaults = _tensor_params(op.fn, nin)
 
         def call(*args, **kwargs):
+            if nin == 2 and not kwargs and len(args) == 2:
+                a, b = args
+                if isinstance(a, Tensor) and isinstance(b, Tensor) and \
+                        not (STATE.grad and (a.requires_grad or b.requires_grad)):
+                    r = _fast_call(op, (a._data, b._data))
+                    if r is not None:
+                        return r
             if len(args) < nin:
                 args = list(args)
                 for name, default in zip(tnames[len(args):], tdefaults[len(args):]):
