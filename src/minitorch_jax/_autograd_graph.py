@@ -219,6 +219,9 @@ def _make_root_grads(roots, grads, create_graph):
             raise RuntimeError(f"element {i} of tensors does not require grad and does not have a "
                                "grad_fn")
         if g is None:
+            if jnp.iscomplexobj(t._data):
+                raise RuntimeError("grad can be implicitly created only for real scalar outputs "
+                                   f"(got a {t.dtype} tensor); pass gradient=")
             if t._data.size != 1:
                 raise RuntimeError(
                     f"grad can be implicitly created only for scalar outputs (got a tensor of "

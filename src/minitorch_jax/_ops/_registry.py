@@ -126,6 +126,11 @@ class OpDef:
         self.aliases = tuple(aliases)
         self.torch_name = torch_name or name
         self.impl = impl
+        if grad_out is not None:
+            rule = grad_out
+
+            def grad_out(g, y):  # torch's complex convention: see _conj_if_complex
+                return _conj_if_complex(rule(_conj_if_complex(g), y))
         self.grad_out = grad_out
         self._out_bwd = jax.jit(lambda y, g: grad_out(g.astype(y.dtype), y)) if grad_out else None
         self.doc = (impl.__doc__ if impl is not None and impl.__doc__ else fn.__doc__)
@@ -187,8 +192,9 @@ class OpDef:
                 gi = iter(gs)
                 for o in diff_out:
                     c = next(gi)
-                    cts.append(jnp.zeros(o.shape, o.dtype) if c is None else c.astype(o.dtype))
-                return tuple(vjp_fn(tuple(cts)))
+                    cts.append(jnp.zeros(o.shape, o.dtype) if c is None else
+                               _conj_if_complex(c.astype(o.dtype)))
+                return tuple(_conj_if_complex(r) for r in vjp_fn(tuple(cts)))
 
             f = jax.jit(bwd) if (jit and self.jit) else bwd
             self._bwd[ck] = f
@@ -209,6 +215,13 @@ class OpDef:
                 grad_name=self.node_cls.__name__.replace("Backward0", "BackwardBackward0"),
                 saves=(0,), jit=self.jit)
         return self._backward_op
+
+
+def _conj_if_complex(a):
+    """torch's gradients of complex tensors are the conjugates of JAX's cotangents (torch
+    reports dL/d(conj z), JAX's vjp gives the transpose of the holomorphic derivative), so
+    complex cotangents are conjugated on the way into a vjp and out of it."""
+    return jnp.conj(a) if jnp.iscomplexobj(a) else a
 
 
 def _cast(x, dt):

@@ -351,7 +351,14 @@ _unary("neg", jnp.negative, promote=None, saves=(), dunder="neg", aliases=("nega
 _unary("positive", lambda x: x, promote=None, saves=(), inplace=False, dunder="pos")
 _unary("abs", jnp.abs, promote=None, dunder="abs", aliases=("absolute",))
 _unary("square", jnp.square, promote=None)
-_unary("sign", jnp.sign, promote=None)
+def _sign(x):
+    if jnp.iscomplexobj(x):
+        raise DTypeError("sign(): Unlike NumPy, torch.sign is not intended to support complex numbers. "
+                         "Please use sgn instead.")
+    return jnp.sign(x)
+
+
+_unary("sign", _sign, promote=None)
 _unary("sgn", jnp.sign, promote=None)
 _unary("floor", jnp.floor, promote=None, saves=())
 _unary("ceil", jnp.ceil, promote=None, saves=())
