@@ -88,6 +88,9 @@ def test_method_matches_function(op, sample):
     except Exception:
         return
     meth = getattr(m_args[0], op.name)(*m_args[1:], **sample.kwargs)
+    if not isinstance(f, (mt.Tensor, tuple, list)):  # Python results (allclose, equal ...)
+        assert meth == f
+        return
     a = [np.asarray(x._data) for x in (meth if isinstance(meth, (tuple, list)) else [meth])]
     b = [np.asarray(x._data) for x in (f if isinstance(f, (tuple, list)) else [f])]
     for x, y in zip(a, b):

@@ -76,6 +76,7 @@ from ._grad_mode import (
 )
 from ._ops import FUNCTIONS as _FUNCTIONS
 from ._precision import get_float32_matmul_precision, set_float32_matmul_precision
+from ._predicates import *  # noqa: F403
 from ._random import *  # noqa: F403
 from ._repr import get_printoptions, set_printoptions
 from ._tensor import Size, Tensor, is_tensor

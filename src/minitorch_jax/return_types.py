@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-__all__ = ["aminmax", "cummax", "cummin", "kthvalue", "max", "median", "min", "mode", "nanmedian",
-           "sort", "topk"]
+__all__ = ["aminmax", "cummax", "cummin", "frexp", "kthvalue", "max", "median", "min", "mode",
+           "nanmedian", "sort", "topk"]
 
 
 def _make(name: str, fields: tuple[str, ...]) -> type:
@@ -45,3 +45,4 @@ kthvalue = _make("kthvalue", _VI)
 cummax = _make("cummax", _VI)
 cummin = _make("cummin", _VI)
 aminmax = _make("aminmax", ("min", "max"))
+frexp = _make("frexp", ("mantissa", "exponent"))

@@ -13,7 +13,7 @@ from .._tensor import Tensor
 from ._helpers import BIN_SHAPES, A, B, I, P, Sample, broadcast_check
 from ._registry import REGISTRY, register
 
-frexp_result = return_types._make("frexp", ("mantissa", "exponent"))
+frexp_result = return_types.frexp
 
 
 class NotImplementedDTypeError(DTypeError, NotImplementedError):
