@@ -326,10 +326,7 @@ def broadcast_shapes(*shapes) -> Size:
 
     Raises RuntimeError naming the mismatching sizes, like the binary ops do.
     """
-    from ._ops._helpers import broadcast_check
+    from ._ops._helpers import broadcast_shape
 
-    class _S:
-        def __init__(self, s):
-            self.shape = (s,) if isinstance(s, builtins.int) else tuple(s)
-
-    return Size(broadcast_check("broadcast_shapes", *(_S(s) for s in shapes)))
+    return Size(broadcast_shape("broadcast_shapes", *(
+        (s,) if isinstance(s, builtins.int) else tuple(s) for s in shapes)))

@@ -1,23 +1,17 @@
 """Float32 matmul precision, as ``torch.set_float32_matmul_precision``.
 
 torch computes float32 matmuls and convolutions in full float32 by default; JAX on GPU/TPU would
-use TF32/bf16 passes. Ops that multiply matrices read :func:`current_precision` and pass it to
-``jax.lax`` as ``precision=``, so the default here is full precision everywhere.
+use TF32/bf16 passes. Ops registered with ``precision=True`` get ``KEY[0]`` appended to their
+static arguments (``precision=`` with jax's name for the level), so the default here is full
+precision everywhere and a change of level selects other compiled kernels.
 """
 
 from __future__ import annotations
 
 import warnings
 
-import jax
-
 __all__ = ["set_float32_matmul_precision", "get_float32_matmul_precision"]
 
-_LEVELS = {
-    "highest": jax.lax.Precision.HIGHEST,
-    "high": jax.lax.Precision.HIGH,
-    "medium": jax.lax.Precision.DEFAULT,
-}
 _state = ["highest"]
 # what ops receive as ``precision=`` (and what goes into their cache keys): jax's own names, whose
 # hashes Python caches - cheaper per call than hashing a Precision enum member
@@ -34,7 +28,7 @@ def set_float32_matmul_precision(precision: str) -> None:
     """
     if not isinstance(precision, str):
         raise RuntimeError(f"set_float32_matmul_precision expects a str, got {type(precision).__name__}")
-    if precision not in _LEVELS:
+    if precision not in _XLA_NAME:
         # torch warns and keeps the current setting
         warnings.warn(f"set_float32_matmul_precision: unknown precision {precision!r} (expected 'highest', "
                       f"'high' or 'medium'); keeping {_state[0]!r}", UserWarning, stacklevel=2)
@@ -47,7 +41,3 @@ def get_float32_matmul_precision() -> str:
     """The current float32 matmul precision name ("highest", "high" or "medium")."""
     return _state[0]
 
-
-def current_precision():
-    """The ``jax.lax.Precision`` ops should pass for float32 inputs."""
-    return _LEVELS[_state[0]]

@@ -10,12 +10,17 @@ import numpy as np
 from .._errors import OpIndexError, ShapeError
 from ._registry import Sample
 
-__all__ = ["broadcast_check", "norm_dim", "norm_dims", "A", "P", "I", "B", "Sample", "BIN_SHAPES"]
+__all__ = ["broadcast_check", "broadcast_shape", "norm_dim", "norm_dims", "A", "P", "I", "B", "Sample",
+           "BIN_SHAPES"]
 
 
 def broadcast_check(op: str, *arrays) -> tuple:
     """The broadcast shape of ``arrays``; raises torch's size-mismatch error naming ``op``."""
-    shapes = [getattr(a, "shape", ()) for a in arrays if a is not None]
+    return broadcast_shape(op, *(getattr(a, "shape", ()) for a in arrays if a is not None))
+
+
+def broadcast_shape(op: str, *shapes) -> tuple:
+    """The broadcast shape of ``shapes`` (tuples); raises torch's size-mismatch error naming ``op``."""
     nd = max((len(s) for s in shapes), default=0)
     out = [1] * nd
     for s in shapes:

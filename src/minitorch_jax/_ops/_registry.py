@@ -240,7 +240,7 @@ class _OpNode(Node):
         op = self._op
         if create_graph:
             bop = op.backward_op
-            tensors = [t if isinstance(t, Tensor) else t for t in self._inputs]
+            tensors = list(self._inputs)
             outs = dispatch(bop, tensors + list(grads), (),
                             {"key": self._key, "mask": self._mask, "nx": len(tensors)})
             return [outs] if isinstance(outs, Tensor) else list(outs)

@@ -21,7 +21,7 @@ from jax import lax
 from .. import _dtype, return_types
 from .._errors import DTypeError, OpIndexError, OpTypeError, OpValueError, ShapeError
 from .._tensor import Tensor, _wrap
-from ._helpers import A, B, I, Sample, broadcast_check, norm_dim
+from ._helpers import A, B, I, Sample, broadcast_check, broadcast_shape, norm_dim
 from ._registry import REGISTRY, check_inplace, commit_inplace, dispatch, register
 
 _SCALARS = (int, float, bool, complex)
@@ -924,7 +924,7 @@ def take_along_dim(input, indices, dim=None):
     a = list(input.shape)
     b = list(indices.shape)
     a[d] = b[d] = 1
-    common = list(broadcast_check("take_along_dim", jnp.zeros(a), jnp.zeros(b)))
+    common = list(broadcast_shape("take_along_dim", tuple(a), tuple(b)))
     xs = jnp.broadcast_to(input, tuple(common[:d] + [input.shape[d]] + common[d + 1:]))
     ix = jnp.broadcast_to(indices, tuple(common[:d] + [indices.shape[d]] + common[d + 1:]))
     return jnp.take_along_axis(xs, ix, axis=d)
