@@ -84,3 +84,5 @@ from ._tensor import Size, Tensor, is_tensor
 globals().update(_FUNCTIONS)
 
 __version__ = "0.1.0"
+
+from . import nn, optim, utils  # noqa: E402  (they build on the op table installed above)

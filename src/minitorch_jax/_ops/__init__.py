@@ -14,6 +14,16 @@ from . import (  # noqa: F401
     elementwise,
     indexing,
     linalg,
+    nn_activation,
+    nn_attention,
+    nn_conv,
+    nn_linear,
+    nn_loss,
+    nn_misc,
+    nn_norm,
+    nn_pool,
+    nn_rnn,
+    nn_sampling,
     random,
     reduction,
     shape,
@@ -80,7 +90,8 @@ def _install() -> None:
 
 
 _install()
-for _family in (complex_ops, conversion, elementwise, indexing, linalg, random, reduction, shape, special,
-                stats):
+for _family in (complex_ops, conversion, elementwise, indexing, linalg, nn_activation, nn_attention, nn_conv,
+                nn_linear, nn_loss, nn_misc, nn_norm, nn_pool, nn_rnn, nn_sampling, random, reduction, shape,
+                special, stats):
     if hasattr(_family, "install"):
         _family.install()

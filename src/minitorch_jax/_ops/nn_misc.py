@@ -1,0 +1,3 @@
+"""nn.functional kernels: nn_misc (being written)."""
+
+from __future__ import annotations

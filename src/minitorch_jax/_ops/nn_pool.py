@@ -1,0 +1,3 @@
+"""nn.functional kernels: nn_pool (being written)."""
+
+from __future__ import annotations

@@ -1,0 +1,15 @@
+"""``mt.nn.functional``: the functional form of every layer and loss.
+
+Everything here comes from the op table (entries registered with ``functional=True``), so an op
+is written once and is the same object as ``mt.<name>`` where torch also has it there.
+Compositions of several table ops that torch exposes here (``multi_head_attention_forward``)
+come from ``_functional_attention``.
+"""
+
+from __future__ import annotations
+
+from .._ops import FUNCTIONAL as _FUNCTIONAL
+
+globals().update(_FUNCTIONAL)
+
+from ._functional_attention import *  # noqa: E402, F403

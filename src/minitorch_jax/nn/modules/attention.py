@@ -1,0 +1,5 @@
+"""nn layers: attention (being written)."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

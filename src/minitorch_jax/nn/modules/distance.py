@@ -1,0 +1,5 @@
+"""nn layers: distance (being written)."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

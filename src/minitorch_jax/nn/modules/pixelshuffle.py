@@ -1,0 +1,5 @@
+"""nn layers: pixelshuffle (being written)."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

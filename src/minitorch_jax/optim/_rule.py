@@ -1,0 +1,243 @@
+"""Update rules as optax transformations, and ``RuleOptimizer``: a torch-style optimizer whose
+``step`` runs ONE compiled update per parameter group.
+
+A :class:`Rule` describes one optimizer family with pure jax functions of one parameter:
+
+* ``static(group)``: the flags that change the program (amsgrad, nesterov, maximize ...), hashable;
+* ``hyper(group)``: the hyperparameter values in ``names`` order, derived with plain arithmetic from
+  the group (so Python floats, Tensors or jax tracers all work) - they enter the compiled update as
+  one array, never as constants, so changing ``group['lr']`` never recompiles;
+* ``init(p, static)``: the initial per-parameter state (torch's key names);
+* ``update(p, g, state, h, static)``: ``(new_param, new_state)``, torch's arithmetic in order.
+
+:func:`transformation` turns a rule into an ``optax.GradientTransformation`` with the hyperparameters
+in its state (``RuleState(hyperparams, slots)``), usable with plain optax/jax.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from .. import _dtype
+from .._tensor import Tensor, _wrap
+from .._grad_mode import enable_grad
+from .optimizer import Optimizer
+
+__all__ = ["Rule", "RuleOptimizer", "RuleState", "transformation", "group_step_fn"]
+
+_Tracer = jax.core.Tracer
+
+
+class Rule(NamedTuple):
+    """One optimizer family's update rule (see the module docstring)."""
+
+    name: str
+    names: tuple
+    static: Callable
+    hyper: Callable
+    init: Callable
+    update: Callable
+
+
+class RuleState(NamedTuple):
+    """State of :func:`transformation`: the hyperparameter array and the per-leaf state slots."""
+
+    hyperparams: Any
+    slots: Any
+
+
+def flag(v) -> bool:
+    """A structural flag from a hyperparameter value (True for a traced value: structure 'on')."""
+    if isinstance(v, _Tracer):
+        return True
+    if isinstance(v, Tensor):
+        v = v._data
+        if isinstance(v, _Tracer):
+            return True
+    return bool(v != 0)
+
+
+def _value(v):
+    return v._data if isinstance(v, Tensor) else v
+
+
+_PY = (float, int)
+
+
+def pack_hyper(values, dtype):
+    """The hyperparameter values as one 1-d array of ``dtype`` (numpy for Python numbers)."""
+    if all(type(v) in _PY for v in values):
+        return np.array(values, dtype)
+    return jnp.stack([jnp.asarray(_value(v), dtype).reshape(()) for v in values])
+
+
+def _split(rule: Rule, hyper, dtype) -> dict:
+    return {n: hyper[i].astype(dtype) for i, n in enumerate(rule.names)}
+
+
+def _group_step(rule: Rule, static, params, grads, states, hyper):
+    new_params, new_states = [], []
+    for p, g, st in zip(params, grads, states):
+        h = _split(rule, hyper, p.dtype)
+        if st is None:
+            st = rule.init(p, h, static)
+        npar, nst = rule.update(p, g, st, h, static)
+        new_params.append(npar)
+        new_states.append(nst)
+    return new_params, new_states
+
+
+_JITS: dict = {}
+
+
+def group_step_fn(rule: Rule, static):
+    """The cached ``jax.jit`` of one group's update for ``(rule, static)``: called as
+    ``fn(params, grads, states, hyper) -> (new_params, new_states)`` (lists of arrays / state dicts;
+    a state of None is initialised inside). jax caches it per shapes/dtypes/state structure."""
+    key = (rule.name, static, _scalar_dtype())
+    fn = _JITS.get(key)
+    if fn is None:
+        def run(params, grads, states, hyper):
+            return _group_step(rule, static, params, grads, states, hyper)
+        run.__name__ = f"{rule.name}_group_step"
+        fn = _JITS[key] = jax.jit(run)
+    return fn
+
+
+def transformation(rule: Rule, static, hyper) -> optax.GradientTransformation:
+    """``rule`` as an optax GradientTransformation whose hyperparameters live in its state.
+
+    Args:
+        rule: the update rule.
+        static: the rule's static flags (``rule.static(group)``).
+        hyper: the hyperparameter values (``rule.hyper(group)``), stored as a float32 array in
+            ``state.hyperparams`` (change it there between updates; nothing recompiles).
+
+    ``update(grads, state, params)`` needs ``params``; its updates, added with
+    ``optax.apply_updates``, reproduce the torch step.
+    """
+    def init(params):
+        leaves, tree = jax.tree_util.tree_flatten(params)
+        dt = jnp.result_type(*leaves) if leaves else jnp.float32
+        hp = jnp.asarray(pack_hyper(list(hyper), np.float64 if dt == jnp.float64 else np.float32))
+        return RuleState(hp, [rule.init(p, _split(rule, hp, p.dtype), static) for p in leaves])
+
+    def update(updates, state, params=None):
+        if params is None:
+            raise ValueError(f"{rule.name}: this transformation needs `params` in update()")
+        gl, tree = jax.tree_util.tree_flatten(updates)
+        pl = tree.flatten_up_to(params)
+        new_p, new_s = _group_step(rule, static, pl, gl, state.slots, state.hyperparams)
+        ups = [n - p for n, p in zip(new_p, pl)]
+        return jax.tree_util.tree_unflatten(tree, ups), RuleState(state.hyperparams, new_s)
+
+    return optax.GradientTransformation(init, update)
+
+
+def _scalar_dtype():
+    return np.float64 if _dtype.get_default_dtype() is _dtype.float64 else np.float32
+
+
+# ----- helpers shared by the rules (pure jax, traced once per compiled update) -----------------
+def step_zero():
+    """A zero ``'step'`` scalar: float32, or float64 when that is the default dtype (as torch)."""
+    return jnp.zeros((), _scalar_dtype())
+
+
+def lerp(a, b, w):
+    """torch's ``a.lerp_(b, w)`` formula (two branches on ``|w| < 0.5``)."""
+    d = b - a
+    return jnp.where(jnp.abs(w) < 0.5, a + w * d, b - d * (1 - w))
+
+
+def one_minus_pow(one_minus_beta, s):
+    """``1 - beta**s`` computed accurately from ``1 - beta`` (no cancellation when beta ~ 1)."""
+    return -jnp.expm1(s * jnp.log1p(-one_minus_beta))
+
+
+def log1p(v):
+    """``log1p`` of a Python float (math, -inf at -1) or an array/tracer (jax)."""
+    if type(v) in _PY:
+        return -math.inf if v == -1 else math.log1p(v)
+    return jnp.log1p(_value(v))
+
+
+def unit_step(st, dtype):
+    """``(new_step, new_step as dtype)``: the incremented ``'step'`` state and its value."""
+    s = st["step"] + 1
+    return s, s.astype(dtype)
+
+
+class RuleOptimizer(Optimizer):
+    """An Optimizer whose ``step`` applies a :class:`Rule` with one compiled call per group.
+
+    Subclasses set ``_rule`` and validate hyperparameters in ``_validate_group``.
+    Parameters whose ``.grad`` is None are skipped; per-parameter state is created at a
+    parameter's first step (inside the compiled update) and stored as mt Tensors in ``state``.
+    """
+
+    _rule: Rule
+
+    def transformation(self, group_index: int = 0) -> optax.GradientTransformation:
+        """This optimizer's rule for ``param_groups[group_index]`` as an optax GradientTransformation
+        (hyperparameters in its state; see :func:`transformation`)."""
+        g = self.param_groups[group_index]
+        return transformation(self._rule, self._rule.static(g), self._rule.hyper(g))
+
+    def step(self, closure=None):
+        """Perform one optimization step.
+
+        Args:
+            closure: optional callable that re-evaluates the model and returns the loss; it is
+                called with grad enabled and its result is returned.
+        """
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        rule = self._rule
+        state = self.state
+        for group in self.param_groups:
+            ps, arrs, grads, sts = [], [], [], []
+            f64 = False
+            for p in group["params"]:
+                g = p._grad
+                if g is None:
+                    continue
+                ps.append(p)
+                a = p._data
+                arrs.append(a)
+                grads.append(g._data)
+                if a.dtype == np.float64:
+                    f64 = True
+                st = state.get(p)
+                sts.append({k: v._data for k, v in st.items()} if st else None)
+            if not ps:
+                continue
+            fn = group_step_fn(rule, rule.static(group))
+            hyper = pack_hyper(rule.hyper(group), np.float64 if f64 else np.float32)
+            new_p, new_s = fn(arrs, grads, sts, hyper)
+            for p, a, ns in zip(ps, new_p, new_s):
+                p._data = a
+                p._version += 1
+                if ns:
+                    st = state[p]
+                    for k, v in ns.items():
+                        t = st.get(k)
+                        if t is None:
+                            st[k] = _wrap(v)
+                        else:
+                            t._data = v
+                            t._version += 1
+        return loss
+
+    @staticmethod
+    def _step_init(p, dtype=None):
+        """A zero ``'step'`` scalar (float32, or float64 when that is the default dtype, as torch)."""
+        return jnp.zeros((), dtype or _scalar_dtype())

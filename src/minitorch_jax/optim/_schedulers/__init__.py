@@ -1,0 +1,1 @@
+"""Implementation files of ``mt.optim.lr_scheduler`` (import from there)."""

@@ -1,0 +1,5 @@
+"""``mt.utils``: ``data`` (datasets, samplers, DataLoader) and ``hooks``."""
+
+from __future__ import annotations
+
+from . import data, hooks

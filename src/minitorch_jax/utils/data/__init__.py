@@ -1,0 +1,3 @@
+"""``mt.utils.data``: datasets, samplers, collation and the DataLoader."""
+
+from __future__ import annotations
