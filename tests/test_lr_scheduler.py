@@ -97,7 +97,8 @@ CASES = [
                                               step_size_up=9, step_size_down=5)),
     ("cyclic_tri2", "sgd", lambda L, o: L.CyclicLR(o, 0.01, 0.1, step_size_up=6, mode="triangular2",
                                                    base_momentum=[0.7, 0.8], max_momentum=0.95)),
-    ("cyclic_exp", "sgd", lambda L, o: L.CyclicLR(o, 0.01, 0.1, step_size_up=8, mode="exp_range", gamma=0.97)),
+    ("cyclic_exp", "sgd", lambda L, o: L.CyclicLR(o, 0.01, 0.1, step_size_up=8, mode="exp_range",
+                                                  gamma=0.97)),
     ("cyclic_scale_fn", "sgd", lambda L, o: L.CyclicLR(o, 0.01, 0.1, step_size_up=5, scale_fn=f_scale,
                                                        scale_mode="iterations")),
     ("cyclic_scale_fn_cycle", "sgd", lambda L, o: L.CyclicLR(o, 0.01, 0.1, step_size_up=5, scale_fn=f_scale)),
@@ -122,7 +123,8 @@ CASES = [
     ("plateau_min_abs", "sgd", lambda L, o: L.ReduceLROnPlateau(o, threshold=0.002, threshold_mode="abs",
                                                                 patience=4)),
     ("sequential", "sgd", lambda L, o: L.SequentialLR(
-        o, [L.LinearLR(o, start_factor=0.1, total_iters=10), L.CosineAnnealingLR(o, T_max=50)], milestones=[10])),
+        o, [L.LinearLR(o, start_factor=0.1, total_iters=10), L.CosineAnnealingLR(o, T_max=50)],
+        milestones=[10])),
     ("sequential3", "sgd", lambda L, o: L.SequentialLR(
         o, [L.ConstantLR(o, 0.5, total_iters=4), L.ExponentialLR(o, 0.9), L.StepLR(o, 5, 0.5)],
         milestones=[8, 40])),
@@ -385,7 +387,8 @@ def test_initial_lr_kept_by_second_scheduler():
 # ---------------------------------------------------------------------------------------------
 def test_warns_scheduler_step_before_optimizer_step():
     sched = M.StepLR(FakeOptimizer(), 3)
-    with pytest.warns(UserWarning, match=r"Detected call of `lr_scheduler.step\(\)` before `optimizer.step\(\)`"):
+    msg = r"Detected call of `lr_scheduler.step\(\)` before `optimizer.step\(\)`"
+    with pytest.warns(UserWarning, match=msg):
         sched.step()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -535,7 +538,8 @@ BAD = [
     ("plateau_min_lr_len", "sgd", lambda L, o: L.ReduceLROnPlateau(o, min_lr=[0.1])),
     ("sequential_empty", "sgd", lambda L, o: L.SequentialLR(o, [], milestones=[])),
     ("sequential_milestones", "sgd", lambda L, o: L.SequentialLR(o, [L.StepLR(o, 2), L.StepLR(o, 3)], [])),
-    ("sequential_plateau", "sgd", lambda L, o: L.SequentialLR(o, [L.StepLR(o, 2), L.ReduceLROnPlateau(o)], [3])),
+    ("sequential_plateau", "sgd", lambda L, o: L.SequentialLR(o, [L.StepLR(o, 2), L.ReduceLROnPlateau(o)],
+                                                              [3])),
     ("sequential_not_scheduler", "sgd", lambda L, o: L.SequentialLR(o, [L.StepLR(o, 2), object()], [3])),
     ("sequential_other_optimizer", "sgd", lambda L, o: L.SequentialLR(
         o, [L.StepLR(o, 2), L.StepLR(make_optimizer(L, "sgd"), 3)], [3])),
@@ -590,3 +594,119 @@ def test_base_class_and_alias():
     assert sched.get_last_lr() == [0.05, 0.0125]
     with pytest.raises(NotImplementedError):
         M.LRScheduler(FakeOptimizer())
+
+
+# ---------------------------------------------------------------------------------------------
+# with the real mt.optim optimizers (when present)
+# ---------------------------------------------------------------------------------------------
+def _mt_optimizers():
+    import importlib
+
+    import minitorch_jax as mt
+
+    found = {}
+    for name, module in (("SGD", "sgd"), ("Adam", "adam")):
+        cls = getattr(mt.optim, name, None)
+        if cls is None:
+            try:
+                cls = getattr(importlib.import_module(f"minitorch_jax.optim.{module}"), name)
+            except (ImportError, AttributeError):
+                cls = None
+        found[name] = cls
+    if None in found.values():
+        pytest.skip("mt.optim.SGD/Adam not available yet")
+    return mt, found
+
+
+@pytest.mark.parametrize("which", ["sgd_onecycle", "adam_cyclic", "sgd_plateau", "adam_sequential"])
+def test_with_real_optimizers(which):
+    """Schedulers driving mt.optim.SGD/Adam: same lrs, momenta and parameters as torch's."""
+    mt, opts = _mt_optimizers()
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    init = [rng.standard_normal(3), rng.standard_normal(2)]
+    coefs = [rng.standard_normal((12, 3)), rng.standard_normal((12, 2))]
+
+    def build(lib, params):
+        groups = [{"params": [params[0]], "lr": 0.1}, {"params": [params[1]], "lr": 0.02}]
+        L = M if lib is mt else T
+        if which.startswith("sgd"):
+            opt = (opts["SGD"] if lib is mt else torch.optim.SGD)(groups, lr=0.1, momentum=0.9)
+        else:
+            opt = (opts["Adam"] if lib is mt else torch.optim.Adam)(groups, lr=0.1)
+        sched = {
+            "sgd_onecycle": lambda: L.OneCycleLR(opt, [0.2, 0.05], total_steps=12),
+            "adam_cyclic": lambda: L.CyclicLR(opt, 0.01, 0.1, step_size_up=3),
+            "sgd_plateau": lambda: L.ReduceLROnPlateau(opt, factor=0.5, patience=1),
+            "adam_sequential": lambda: L.SequentialLR(
+                opt, [L.LinearLR(opt, 0.1, total_iters=4), L.ExponentialLR(opt, 0.8)], milestones=[4]),
+        }[which]()
+        return opt, sched
+
+    results = []
+    for lib in (mt, torch):
+        params = [lib.tensor(v.copy(), requires_grad=True) for v in init]
+        opt, sched = build(lib, params)
+        trace = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", UserWarning)
+            for i in range(12):
+                opt.zero_grad()
+                loss = sum(((p * lib.tensor(c[i])) ** 2).sum() for p, c in zip(params, coefs))
+                loss.backward()
+                opt.step()
+                if which == "sgd_plateau":
+                    sched.step(float(i % 3))
+                else:
+                    sched.step()
+                groups = [(g["lr"], g.get("momentum"), g.get("betas", (None,))[0]) for g in opt.param_groups]
+                trace.append((list(sched.get_last_lr()), groups,
+                              [np.asarray(p.detach().numpy(), dtype=np.float64).tolist() for p in params]))
+        results.append(trace)
+    for (lr_a, g_a, p_a), (lr_b, g_b, p_b) in zip(*results):
+        assert_same(lr_a, lr_b)
+        assert_same(g_a, g_b)
+        np.testing.assert_allclose(np.array(p_a[0] + p_a[1]), np.array(p_b[0] + p_b[1]),
+                                   rtol=1e-9, atol=1e-12)
+
+
+def test_real_optimizer_order_warning():
+    mt, opts = _mt_optimizers()
+    p = mt.tensor([1.0, 2.0], requires_grad=True)
+    opt = opts["SGD"]([p], lr=0.1)
+    sched = M.StepLR(opt, 2)
+    with pytest.warns(UserWarning, match="before `optimizer.step"):
+        sched.step()
+    opt2 = opts["Adam"]([mt.tensor([1.0], requires_grad=True)], lr=0.1)
+    sched2 = M.StepLR(opt2, 2)
+    opt2.step()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sched2.step()
+    assert opt2.state_dict()["param_groups"][0]["initial_lr"] == 0.1
+
+
+@pytest.mark.parametrize("name", ["cosine", "step", "linear"])
+def test_tensor_lr_filled_in_place(name):
+    """An lr stored as a 0-d tensor (torch allows it) stays the same tensor and is filled in place."""
+    import minitorch_jax as mt
+
+    builders = {"cosine": lambda L, o: L.CosineAnnealingLR(o, 10),
+                "step": lambda L, o: L.StepLR(o, 3, 0.5),
+                "linear": lambda L, o: L.LinearLR(o, 0.25, total_iters=6)}
+    opt = FakeOptimizer()
+    for g in opt.param_groups:
+        g["lr"] = mt.tensor(g["lr"], dtype=mt.float64)
+    lr_tensor = opt.param_groups[0]["lr"]
+    ref_opt = torch.optim.SGD([{"params": [torch.zeros(1, requires_grad=True)],
+                                "lr": torch.tensor(lr, dtype=torch.float64)} for lr in LRS])
+    sched, ref = builders[name](M, opt), builders[name](T, ref_opt)
+    for _ in range(15):
+        opt.step()
+        ref_opt.step()
+        sched.step()
+        ref.step()
+        assert_same([float(v) for v in sched.get_last_lr()], [float(v) for v in ref.get_last_lr()])
+    assert opt.param_groups[0]["lr"] is lr_tensor
+    assert sched.get_last_lr()[0] is not lr_tensor  # get_last_lr holds clones

@@ -96,7 +96,7 @@ def test_setattr_rules():
     del m.sub
     assert "sub" not in m._modules
     with pytest.raises(AttributeError, match="'Module' object has no attribute 'nope'"):
-        m.nope
+        m.nope  # noqa: B018
     m.extra = nn.Buffer(mt.ones(3), persistent=False)
     assert "extra" in m._buffers and "extra" not in m.state_dict()
 
@@ -191,7 +191,7 @@ def test_load_state_dict_errors_match_torch():
     m, t = _pair(_mlp)
     sd_t = t.state_dict()
     sd_m = m.state_dict()
-    for sd_lib, model in ((sd_t, t), (sd_m, m)):
+    for sd_lib in (sd_t, sd_m):
         del sd_lib["fc1.bias"]
         sd_lib["extra.key"] = sd_lib["scale"]
         sd_lib["heads.0.weight"] = sd_lib["heads.0.weight"][:2]

@@ -67,7 +67,8 @@ def _set_group_value(group: dict, key: str, value) -> None:
     """Store ``value`` under ``group[key]``, filling a tensor in place if one is stored there."""
     cur = group.get(key)
     if _is_tensor(cur):
-        cur.fill_(_scalar(value))
+        # a 0-d tensor value is passed as is: no round trip through a Python float (or a float32 cast)
+        cur.fill_(value if _is_tensor(value) and getattr(value, "ndim", None) == 0 else _scalar(value))
     else:
         group[key] = value
 
