@@ -11,9 +11,10 @@ same strict comparisons as torch's backward kernels, so boundary points get torc
 
 from __future__ import annotations
 
+import math
+
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from .. import _dtype
 from .._errors import DTypeError, OpValueError, ShapeError
@@ -178,12 +179,12 @@ def _gelu_k(input, approximate="none"):
     """GELU: ``x * Phi(x)`` (exact, erf) or its tanh approximation."""
     _need_float(input, "GeluKernelImpl")
     if approximate == "tanh":
-        c = np.sqrt(2.0 / np.pi)
+        c = math.sqrt(2.0 / math.pi)
         return 0.5 * input * (1 + jnp.tanh(c * (input + 0.044715 * input ** 3)))
     if approximate != "none":
         raise RuntimeError(f"gelu: approximate argument must be either none or tanh (got "
                            f"{approximate!r}).")
-    return 0.5 * input * (1 + jax.scipy.special.erf(input * np.sqrt(0.5)))
+    return 0.5 * input * (1 + jax.scipy.special.erf(input * math.sqrt(0.5)))
 
 
 _nn("gelu", samples=lambda: _s(ints=True)() + [
@@ -454,8 +455,9 @@ def _inplace_entry(name, public, torch_has_function):
                  Sample(A(3, 4), grad=False), Sample(A(3, 4))])(kernel)
 
 
-for _name, _pub, _fn in [("elu", elu, False), ("leaky_relu", leaky_relu, False), ("hardtanh", hardtanh, False),
-                         ("selu", selu, True), ("celu", celu, True), ("rrelu", rrelu, True)]:
+for _name, _pub, _fn in [("elu", elu, False), ("leaky_relu", leaky_relu, False),
+                         ("hardtanh", hardtanh, False), ("selu", selu, True), ("celu", celu, True),
+                         ("rrelu", rrelu, True)]:
     _inplace_entry(_name, _pub, _fn)
 
 _threshold_public = threshold

@@ -29,6 +29,7 @@ from .. import _random
 from .._errors import DTypeError, ShapeError
 from ._helpers import A, B, Sample
 from ._registry import REGISTRY, register
+from .linalg import prec
 
 __all__ = ["scaled_dot_product_attention"]
 
@@ -117,17 +118,10 @@ def _sdpa_checks(q, k, v, mask, enable_gqa):
                 f"heads {hv}")
 
 
-def _broadcast(shape_a, shape_b, what):
-    try:
-        return jnp.broadcast_shapes(shape_a, shape_b)
-    except ValueError:
-        raise ShapeError(f"scaled_dot_product_attention(): {what} shapes {list(shape_a)} and "
-                         f"{list(shape_b)} do not broadcast") from None
-
-
 def _sdpa_kernel(q, k, v, mask, rng, dropout_p, is_causal, scale, enable_gqa, *, precision):
     """The fused kernel of :func:`scaled_dot_product_attention` (see there)."""
     _sdpa_checks(q, k, v, mask, enable_gqa)
+    precision = prec(q, precision)
     L, E = q.shape[-2:]
     S = k.shape[-2]
     dt = q.dtype
@@ -143,7 +137,11 @@ def _sdpa_kernel(q, k, v, mask, rng, dropout_p, is_causal, scale, enable_gqa, *,
     else:
         s_shape = s.shape
     if mask is not None:
-        if _broadcast(s_shape, mask.shape, "attn_mask and attention score") != tuple(s_shape):
+        try:
+            fits = jnp.broadcast_shapes(tuple(s_shape), mask.shape) == tuple(s_shape)
+        except ValueError:
+            fits = False
+        if not fits:
             raise ShapeError(
                 f"scaled_dot_product_attention(): attn_mask of shape {list(mask.shape)} doesn't "
                 f"match the broadcast shape of the attention scores {list(s_shape)} (expected a shape "
@@ -227,3 +225,228 @@ def _sdpa_samples():
 register("scaled_dot_product_attention", nin=5, function=False, method=False, functional=True,
          precision=True, torch_name="nn.functional.scaled_dot_product_attention",
          impl=scaled_dot_product_attention, samples=_sdpa_samples)(_sdpa_kernel)
+
+
+# ----- multi-head attention: the whole of F.multi_head_attention_forward as one op -------------
+def _shape(s) -> str:
+    return f"torch.Size({list(s)})"
+
+
+def _mha_shape_check(q, k, v, kpm, mask, num_heads):
+    """torch's ``_mha_shape_check``: returns whether the input is batched (AssertionErrors)."""
+    if q.ndim == 3:
+        if k.ndim != 3 or v.ndim != 3:
+            raise AssertionError(f"For batched (3-D) `query`, expected `key` and `value` to be 3-D but found "
+                                 f"{k.ndim}-D and {v.ndim}-D tensors respectively")
+        if kpm is not None and kpm.ndim != 2:
+            raise AssertionError(f"For batched (3-D) `query`, expected `key_padding_mask` to be `None` or 2-D "
+                                 f"but found {kpm.ndim}-D tensor instead")
+        if mask is not None and mask.ndim not in (2, 3):
+            raise AssertionError(f"For batched (3-D) `query`, expected `attn_mask` to be `None`, 2-D or 3-D "
+                                 f"but found {mask.ndim}-D tensor instead")
+        return True
+    if q.ndim == 2:
+        if k.ndim != 2 or v.ndim != 2:
+            raise AssertionError(f"For unbatched (2-D) `query`, expected `key` and `value` to be 2-D but found "
+                                 f"{k.ndim}-D and {v.ndim}-D tensors respectively")
+        if kpm is not None and kpm.ndim != 1:
+            raise AssertionError(f"For unbatched (2-D) `query`, expected `key_padding_mask` to be `None` or "
+                                 f"1-D but found {kpm.ndim}-D tensor instead")
+        if mask is not None:
+            if mask.ndim not in (2, 3):
+                raise AssertionError(f"For unbatched (2-D) `query`, expected `attn_mask` to be `None`, 2-D or "
+                                     f"3-D but found {mask.ndim}-D tensor instead")
+            want = (num_heads, q.shape[0], k.shape[0])
+            if mask.ndim == 3 and mask.shape != want:
+                raise AssertionError(f"Expected `attn_mask` shape to be {want} but got {_shape(mask.shape)}")
+        return False
+    raise AssertionError(f"query should be unbatched 2D or batched 3D tensor but received {q.ndim}-D query "
+                         f"tensor")
+
+
+def _canonical(mask, name, dt):
+    """torch's ``_canonical_mask``: bool (True = masked out) -> additive float; other dtypes refused."""
+    if mask is None:
+        return None
+    if mask.dtype == jnp.bool_:
+        return jnp.where(mask, jnp.full((), -jnp.inf, dt), jnp.zeros((), dt))
+    if not jnp.issubdtype(mask.dtype, jnp.floating):
+        raise AssertionError(f"only bool and floating types of {name} are supported")
+    if mask.dtype != dt:
+        raise DTypeError(f"multi_head_attention_forward(): {name} of dtype {_cname(mask.dtype)} does not "
+                         f"match the query dtype {_cname(dt)}")
+    return mask
+
+
+def _proj(x, w, b, precision):
+    y = jnp.matmul(x, w.T, precision=precision)
+    return y if b is None else y + b
+
+
+def _mha_kernel(query, key, value, in_w, in_b, q_w, k_w, v_w, bias_k, bias_v, out_w, out_b, kpm, mask,
+                rng, static_k, static_v, embed_dim_to_check, num_heads, same, add_zero_attn, dropout_p,
+                need_weights, average_attn_weights, is_causal, batch_first, *, precision):
+    """The fused kernel behind ``F.multi_head_attention_forward`` and ``nn.MultiheadAttention``.
+
+    ``same``: 2 when query, key and value are one tensor (key/value are then None and the
+    in-projection is one matmul), 1 when key is value (value None), else 0. ``batch_first``
+    applies to batched inputs (as the module's transposes). Returns ``out``, then the attention
+    weights when ``need_weights``, then the advanced RNG key when ``dropout_p > 0``.
+    """
+    if same == 2:
+        key = value = query
+    elif same == 1:
+        value = key
+    batched = _mha_shape_check(query, key, value, kpm, mask, num_heads)
+    dt = query.dtype
+    for name, t in (("key", key), ("value", value), ("in_proj_weight", in_w), ("in_proj_bias", in_b),
+                    ("q_proj_weight", q_w), ("k_proj_weight", k_w), ("v_proj_weight", v_w),
+                    ("bias_k", bias_k), ("bias_v", bias_v), ("out_proj_weight", out_w),
+                    ("out_proj_bias", out_b), ("static_k", static_k), ("static_v", static_v)):
+        if t is not None and t.dtype != dt:
+            raise DTypeError(f"multi_head_attention_forward(): expected {name} to have the query's dtype "
+                             f"{_cname(dt)}, got {_cname(t.dtype)}")
+    precision = prec(query, precision)
+    kpm = _canonical(kpm, "key_padding_mask", dt)
+    if is_causal and mask is None:
+        raise ShapeError("Need attn_mask if specifying the is_causal hint. You may use the Transformer "
+                         "module method `generate_square_subsequent_mask` to create this mask.")
+    use_causal = is_causal and kpm is None and not need_weights
+    mask = None if use_causal else _canonical(mask, "attn_mask", dt)
+    # to batch-first layout (B, L, E)
+    if not batched:
+        query, key, value = query[None], key[None], value[None]
+        kpm = None if kpm is None else kpm[None]
+    elif not batch_first:
+        query, key, value = (jnp.swapaxes(t, 0, 1) for t in (query, key, value))
+    bsz, L, E = query.shape
+    S0 = key.shape[1]
+    if E != embed_dim_to_check:
+        raise AssertionError(f"was expecting embedding dimension of {embed_dim_to_check}, but got {E}")
+    H = num_heads
+    d = E // H
+    if d * H != E:
+        raise AssertionError(f"embed_dim {E} not divisible by num_heads {H}")
+    if in_w is None:  # separate projection weights
+        if key.shape[:2] != value.shape[:2]:
+            raise AssertionError(f"key's sequence and batch dims {_shape(key.shape[:2])} do not match value's "
+                                 f"{_shape(value.shape[:2])}")
+        for name, w, want in (("query", q_w, (E, E)), ("key", k_w, (E, key.shape[-1])),
+                              ("value", v_w, (E, value.shape[-1]))):
+            if w.shape != want:
+                raise AssertionError(f"expecting {name} weights shape of {want}, but got {_shape(w.shape)}")
+        bq = bk = bv = None
+        if in_b is not None:
+            if in_b.shape != (3 * E,):
+                raise AssertionError(f"expecting in_proj_bias shape of {(3 * E,)}, but got {_shape(in_b.shape)}")
+            bq, bk, bv = in_b[:E], in_b[E:2 * E], in_b[2 * E:]
+        q = _proj(query, q_w, bq, precision)
+        k = _proj(key, k_w, bk, precision)
+        v = _proj(value, v_w, bv, precision)
+    else:
+        if key.shape != value.shape:
+            raise AssertionError(f"key shape {_shape(key.shape)} does not match value shape "
+                                 f"{_shape(value.shape)}")
+        if in_w.shape != (3 * E, E) or (in_b is not None and in_b.shape != (3 * E,)):
+            raise ShapeError(f"multi_head_attention_forward(): expected in_proj_weight of shape [{3 * E}, {E}] "
+                             f"and in_proj_bias of shape [{3 * E}], got {list(in_w.shape)} and "
+                             f"{None if in_b is None else list(in_b.shape)}")
+        if same == 2:  # self-attention: one matmul for q, k and v
+            qkv = _proj(query, in_w, in_b, precision)
+            q, k, v = qkv[..., :E], qkv[..., E:2 * E], qkv[..., 2 * E:]
+        elif same == 1:
+            q = _proj(query, in_w[:E], None if in_b is None else in_b[:E], precision)
+            kv = _proj(key, in_w[E:], None if in_b is None else in_b[E:], precision)
+            k, v = kv[..., :E], kv[..., E:]
+        else:
+            bq = bk = bv = None
+            if in_b is not None:
+                bq, bk, bv = in_b[:E], in_b[E:2 * E], in_b[2 * E:]
+            q = _proj(query, in_w[:E], bq, precision)
+            k = _proj(key, in_w[E:2 * E], bk, precision)
+            v = _proj(value, in_w[2 * E:], bv, precision)
+    # attention mask -> (1 | B, 1 | H, L, S0)
+    if mask is not None:
+        if mask.ndim == 2:
+            if mask.shape != (L, S0):
+                raise ShapeError(f"The shape of the 2D attn_mask is {_shape(mask.shape)}, but should be "
+                                 f"{(L, S0)}.")
+            mask = mask[None, None]
+        else:
+            if mask.shape != (bsz * H, L, S0):
+                raise ShapeError(f"The shape of the 3D attn_mask is {_shape(mask.shape)}, but should be "
+                                 f"{(bsz * H, L, S0)}.")
+            mask = mask.reshape(bsz, H, L, S0)
+    npad = 0
+    if bias_k is not None and bias_v is not None:
+        if static_k is not None:
+            raise AssertionError("bias cannot be added to static key.")
+        if static_v is not None:
+            raise AssertionError("bias cannot be added to static value.")
+        k = jnp.concatenate([k, jnp.broadcast_to(bias_k.reshape(1, 1, E), (bsz, 1, E))], axis=1)
+        v = jnp.concatenate([v, jnp.broadcast_to(bias_v.reshape(1, 1, E), (bsz, 1, E))], axis=1)
+        npad += 1
+    elif bias_k is not None:
+        raise AssertionError("bias_k is set but bias_v is None")
+    elif bias_v is not None:
+        raise AssertionError("bias_v is set but bias_k is None")
+    q = q.reshape(bsz, L, H, d).transpose(0, 2, 1, 3)
+    k = k.reshape(bsz, k.shape[1], H, d).transpose(0, 2, 1, 3)
+    v = v.reshape(bsz, v.shape[1], H, d).transpose(0, 2, 1, 3)
+    for name, st in (("static_k", static_k), ("static_v", static_v)):
+        if st is None:
+            continue
+        if st.ndim != 3 or st.shape[0] != bsz * H:
+            raise AssertionError(f"expecting {name}.size(0) of {bsz * H}, but got "
+                                 f"{st.shape[0] if st.ndim else st.shape}")
+        if st.shape[2] != d:
+            raise AssertionError(f"expecting {name}.size(2) of {d}, but got {st.shape[2]}")
+        if name == "static_k":
+            k = st.reshape(bsz, H, st.shape[1], d)
+        else:
+            v = st.reshape(bsz, H, st.shape[1], d)
+    if add_zero_attn:
+        z = jnp.zeros((bsz, H, 1, d), dt)
+        k = jnp.concatenate([k, z], axis=2)
+        v = jnp.concatenate([v, z], axis=2)
+        npad += 1
+    S = k.shape[2]
+    pad = ((0, 0),) * 3 + ((0, npad),)
+    if mask is not None and npad:
+        mask = jnp.pad(mask, pad)
+    if kpm is not None:
+        if kpm.shape[0] != bsz:
+            raise AssertionError(f"Expected key_padded_mask.shape[0] to be {bsz}, but got {kpm.shape[0]}")
+        if kpm.shape[1] + npad != S:
+            raise AssertionError(f"Expected key_padded_mask.shape[1] to be {S}, but got {kpm.shape[1] + npad}")
+        kpm = kpm[:, None, None, :]
+        if npad:
+            kpm = jnp.pad(kpm, pad)
+        mask = kpm if mask is None else mask + kpm
+    s = jnp.einsum("bhld,bhsd->bhls", q * jnp.asarray(math.sqrt(1.0 / d), dt), k, precision=precision)
+    if mask is not None:
+        s = s + mask
+    if use_causal:
+        s = s + _causal(L, S, dt)
+    w = _softmax(s, safe=not need_weights)
+    new_key = None
+    if dropout_p > 0.0:
+        w, new_key = _dropout(w, rng, dropout_p)
+    o = jnp.einsum("bhls,bhsd->blhd", w, v, precision=precision).reshape(bsz, L, E)
+    out = _proj(o, out_w, out_b, precision)
+    if not batched:
+        out = out[0]
+    elif not batch_first:
+        out = jnp.swapaxes(out, 0, 1)
+    res = [out]
+    if need_weights:
+        if average_attn_weights:
+            w = jnp.mean(w, axis=1)
+        res.append(w[0] if not batched else w)
+    if new_key is not None:
+        res.append(new_key)
+    return tuple(res)
+
+
+register("_mha", nin=17, function=False, method=False, precision=True,
+         grad_name="MultiHeadAttentionBackward0")(_mha_kernel)

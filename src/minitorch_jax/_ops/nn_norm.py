@@ -438,7 +438,7 @@ def _gn_samples():
 # ----- local_response_norm --------------------------------------------------------------------
 def _lrn_kernel(input, size, alpha, beta, k):
     if input.ndim < 3:
-        raise ShapeError(f"local_response_norm(): Expected 3D or higher dimensionality input (got "
+        raise OpValueError(f"local_response_norm(): Expected 3D or higher dimensionality input (got "
                          f"{input.ndim} dimensions)")
     if input.shape[0] == 0 or input.size == 0:
         return input

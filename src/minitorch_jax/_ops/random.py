@@ -239,6 +239,8 @@ def fill_(self, value) -> Tensor:
     if isinstance(value, builtins.complex) and value.imag != 0 and self._data.dtype.kind != "c":
         raise ShapeError(f"fill_(): value {value} cannot be converted to type {self.dtype} "
                          f"without overflow")
+    if isinstance(value, builtins.float) and self._data.dtype.kind in "fc":
+        value = np.asarray(value, self._data.dtype)  # not via the default float dtype: keep f64 exact
     return commit_inplace(self, REGISTRY["_fill"].call(self, value), "fill_")
 
 

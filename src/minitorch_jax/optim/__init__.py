@@ -1,3 +1,23 @@
-"""``mt.optim``: torch-style optimizers built on optax, and ``lr_scheduler``."""
+"""``mt.optim``: torch-style optimizers built on optax, and ``lr_scheduler``.
+
+Every built-in optimizer's update is a pure jax rule (``_rule.Rule``, also available as an optax
+GradientTransformation via ``opt.transformation()``) run as ONE compiled call per parameter group;
+hyperparameters are inputs of that call, so changing ``param_groups[i]['lr']`` never recompiles.
+``Optax`` wraps any optax GradientTransformation as a torch-style optimizer.
+"""
 
 from __future__ import annotations
+
+from .adadelta import Adadelta
+from .adagrad import Adagrad
+from .adam import Adam, AdamW
+from .adamax import Adamax
+from .nadam import NAdam
+from .optax_wrapper import Optax
+from .optimizer import Optimizer
+from .radam import RAdam
+from .rmsprop import RMSprop
+from .sgd import SGD
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam",
+           "Optax"]
