@@ -85,4 +85,5 @@ globals().update(_FUNCTIONS)
 
 __version__ = "0.1.0"
 
-from . import nn, optim, utils  # noqa: E402  (they build on the op table installed above)
+from . import jit, nn, optim, utils  # noqa: E402  (they build on the op table installed above)
+from .jit import compile  # noqa: E402

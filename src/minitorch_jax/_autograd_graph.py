@@ -32,6 +32,10 @@ class _Anomaly:
 
 ANOMALY = _Anomaly()
 
+# how many backward passes have run (mt.jit tells a training step, which calls backward inside,
+# from a forward whose outputs must stay differentiable outside)
+BACKWARD_RUNS = [0]
+
 
 class _Handle:
     """Returned by ``register_hook``; ``remove()`` unregisters the hook."""
@@ -244,6 +248,7 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
     there instead of being accumulated into leaves (``autograd.grad``), and only the nodes on a
     path to a captured edge run; otherwise AccumulateGrad nodes run (``backward``).
     """
+    BACKWARD_RUNS[0] += 1
     buffers: dict = {}
     start = []
     root_edges = []

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import OrderedDict, namedtuple
 
 from ... import _dtype
+from ..._state_version import bump as _bump
 from ..._grad_mode import no_grad
 from ..._tensor import Tensor, _wrap
 from ...utils.hooks import RemovableHandle
@@ -164,6 +165,7 @@ class Module:
         if "_parameters" not in self.__dict__:
             raise AttributeError("cannot assign parameter before Module.__init__() call")
         self._check_name(name, "parameter", self._parameters)
+        _bump()
         if param is None:
             self._parameters[name] = None
         elif not isinstance(param, Parameter):
@@ -195,6 +197,7 @@ class Module:
             persistent = tensor.__dict__.get("persistent", persistent)
             tensor = _wrap(tensor._data, tensor.requires_grad)
         self._buffers[name] = tensor
+        _bump()
         if persistent:
             self._non_persistent_buffers_set.discard(name)
         else:
@@ -223,6 +226,7 @@ class Module:
         if name == "":
             raise KeyError('module name can\'t be empty string ""')
         self._modules[name] = module
+        _bump()
 
     register_module = add_module
 
@@ -299,12 +303,14 @@ class Module:
                 raise AttributeError("cannot assign module before Module.__init__() call")
             remove_from(d, self._parameters, self._buffers, self._non_persistent_buffers_set)
             modules[name] = value
+            _bump()
             return
         if modules is not None and name in modules:
             if value is not None:
                 raise TypeError(f"cannot assign '{_type_name(value)}' as child module '{name}' "
                                 "(minitorch_jax.nn.Module or None expected)")
             modules[name] = value
+            _bump()
             return
         buffers = d.get("_buffers")
         if isinstance(value, Buffer) or (buffers is not None and name in buffers):
@@ -318,6 +324,8 @@ class Module:
             remove_from(d)
             self.register_buffer(name, value, persistent)
             return
+        if name in ("_modules", "_parameters", "_buffers"):
+            _bump()
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:
@@ -325,6 +333,7 @@ class Module:
             if name in table:
                 del table[name]
                 self._non_persistent_buffers_set.discard(name)
+                _bump()
                 return
         object.__delattr__(self, name)
 
@@ -463,6 +472,7 @@ class Module:
         for key, b in self._buffers.items():
             if b is not None:
                 self._buffers[key] = fn(b)
+        _bump()
         return self
 
     def to(self, *args, **kwargs) -> Module:

@@ -1,0 +1,651 @@
+"""``CompiledFunction``: a PyTorch-style function run as one XLA program.
+
+A call gathers the state the function touches (found by :mod:`._capture`: parameters,
+buffers, ``.grad``, optimizer state, generator keys, float hyperparameters such as ``lr``),
+passes it with the tensor arguments to a ``jax.jit`` of the function, and writes the new
+state back into the same Python objects. Inside the trace the objects hold tracers; whatever
+happens, they are restored before the trace returns, so no tracer escapes.
+
+Two kinds of program:
+
+* a *step* (the function calls ``backward`` itself): outputs are returned as plain tensors;
+* a *differentiable forward* (no backward inside, outputs require grad): the program runs under
+  ``jax.vjp`` and the outputs are connected to the caller's autograd graph by one node whose
+  backward is a second compiled program.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import _autograd_graph, _dtype, _state_version
+from .._autograd_graph import Node, accumulate_node
+from .._grad_mode import STATE, set_grad_enabled
+from .._tensor import Tensor, _wrap
+from . import _capture, _diagnose
+from ._switch import SWITCH
+
+__all__ = ["CompiledFunction", "JitError", "RecompileError"]
+
+warnings.filterwarnings("ignore", message="Some donated buffers were not usable")
+
+_TRACE_LOCK = threading.RLock()  # tracing swaps tracers into shared objects: one trace at a time
+_Tracer = jax.core.Tracer
+
+
+class JitError(RuntimeError):
+    """An ``mt.jit`` function could not be compiled (the message says where and what to do)."""
+
+
+class RecompileError(JitError):
+    """Raised under ``set_stance('fail_on_recompile')`` when a guard fails."""
+
+
+class _NeedsVJP(Exception):
+    """The traced function returned outputs that require grad and ran no backward."""
+
+
+class _Leaked(Exception):
+    def __init__(self, leaks):
+        super().__init__(leaks)
+        self.leaks = leaks
+
+
+class _Entry:
+    """One compiled program and what it needs at call time."""
+
+    __slots__ = ("fn", "kind", "out_tree", "out_static", "out_grad", "diff_idx", "diff_args", "bwd",
+                 "eager", "reason", "compile_time", "calls")
+
+    def __init__(self, reason):
+        self.fn = None
+        self.kind = "step"
+        self.out_tree = None
+        self.out_static = None
+        self.out_grad = None
+        self.diff_idx = ()
+        self.diff_args = ()
+        self.bwd = None
+        self.eager = False
+        self.reason = reason
+        self.compile_time = 0.0
+        self.calls = 0
+
+
+def _flatten_args(args, kwargs, static_argnums):
+    """Split the call's arguments into array leaves and a hashable static description."""
+    dyn = []
+    spec = []
+    for i, a in enumerate(args):
+        if i in static_argnums:
+            spec.append(("static", _hashable(a)))
+        else:
+            spec.append(_flat(a, dyn))
+    kspec = tuple((k, _flat(v, dyn)) for k, v in sorted(kwargs.items())) if kwargs else ()
+    return dyn, (tuple(spec), kspec)
+
+
+def _flat(a, dyn):
+    if isinstance(a, Tensor):
+        dyn.append(a._data)
+        return ("T", a.requires_grad, type(a))
+    if isinstance(a, (list, tuple)):
+        kind = "L" if isinstance(a, list) else ("N", type(a)) if hasattr(a, "_fields") else "U"
+        return (kind, tuple(_flat(x, dyn) for x in a))
+    if isinstance(a, dict):
+        return ("D", tuple((k, _flat(v, dyn)) for k, v in a.items()))
+    if isinstance(a, (jax.Array, np.ndarray)):
+        dyn.append(a)
+        return ("A",)
+    return ("S", _hashable(a))
+
+
+def _hashable(v):
+    try:
+        hash(v)
+        return v
+    except TypeError:
+        return ("id", id(v))
+
+
+def _unflat(spec, it):
+    kind = spec[0]
+    if kind == "T":
+        return _wrap(next(it), spec[1], spec[2])
+    if kind == "L":
+        return [_unflat(s, it) for s in spec[1]]
+    if kind == "U":
+        return tuple(_unflat(s, it) for s in spec[1])
+    if isinstance(kind, tuple) and kind[0] == "N":
+        return kind[1](*(_unflat(s, it) for s in spec[1]))
+    if kind == "D":
+        return {k: _unflat(s, it) for k, s in spec[1]}
+    if kind == "A":
+        return next(it)
+    if kind == "static":
+        return spec[1]
+    return spec[1]
+
+
+def _rebuild_args(spec, arrays, static_args):
+    it = iter(arrays)
+    pos, kw = spec
+    args = [static_args[i] if s[0] == "static" else _unflat(s, it) for i, s in enumerate(pos)]
+    kwargs = {k: _unflat(s, it) for k, s in kw}
+    return args, kwargs
+
+
+def _flatten_out(out, arrays, tensors):
+    if isinstance(out, Tensor):
+        arrays.append(out._data)
+        tensors.append(out)
+        return ("T", type(out))
+    if isinstance(out, (list, tuple)):
+        kind = "L" if isinstance(out, list) else ("N", type(out)) if hasattr(out, "_fields") else "U"
+        return (kind, tuple(_flatten_out(x, arrays, tensors) for x in out))
+    if isinstance(out, dict):
+        return ("D", tuple((k, _flatten_out(v, arrays, tensors)) for k, v in out.items()))
+    if isinstance(out, (jax.Array, np.ndarray)):
+        arrays.append(out)
+        tensors.append(None)
+        return ("A",)
+    return ("S", out)
+
+
+def _unflatten_out(spec, it):
+    kind = spec[0]
+    if kind == "T":
+        return next(it)
+    if kind == "A":
+        return next(it)._data
+    if kind == "L":
+        return [_unflatten_out(s, it) for s in spec[1]]
+    if kind == "U":
+        return tuple(_unflatten_out(s, it) for s in spec[1])
+    if isinstance(kind, tuple) and kind[0] == "N":
+        return kind[1](*(_unflatten_out(s, it) for s in spec[1]))
+    if kind == "D":
+        return {k: _unflatten_out(s, it) for k, s in spec[1]}
+    return spec[1]
+
+
+class _Swap:
+    """Puts traced values into the captured objects and restores the originals afterwards."""
+
+    def __init__(self, cap):
+        self.cap = cap
+        ts = cap.tensors
+        self.saved = [(t._data, t._grad, t._version, t.grad_fn, t.requires_grad, t._output_nr) for t in ts]
+        self.keys = [g._key for g in cap.generators]
+        self.hps = [(g, k, g[k]) for g, k, _ in cap.hp_slots]
+
+    def put(self, data, grads, keys, hp):
+        cap = self.cap
+        for t, a, g in zip(cap.tensors, data, grads):
+            t._data = a
+            t._grad = None if g is None else _wrap(g)
+        for gen, k in zip(cap.generators, keys):
+            gen._key = k
+        groups = {}
+        for (group, key, idx), v in zip(cap.hp_slots, hp):
+            if idx is None:
+                group[key] = v
+            else:
+                groups.setdefault((id(group), key), (group, key, list(group[key])))[2][idx] = v
+        for group, key, vals in groups.values():
+            group[key] = tuple(vals)
+
+    def restore(self):
+        for t, (d, g, v, fn, rg, nr) in zip(self.cap.tensors, self.saved):
+            t._data, t._grad, t._version, t.grad_fn, t.requires_grad, t._output_nr = d, g, v, fn, rg, nr
+        for gen, k in zip(self.cap.generators, self.keys):
+            gen._key = k
+        for group, key, v in self.hps:
+            group[key] = v
+
+
+class CompiledFunction:
+    """A function (or Module) compiled by :func:`minitorch_jax.jit`.
+
+    Calling it runs one XLA program per call; the state it touches is captured automatically
+    and written back. Attributes: ``.eager`` (the original callable), ``.num_compiles``;
+    methods ``.explain()``, ``.lower(*args)``, ``.cost_analysis(*args)``.
+    """
+
+    def __init__(self, fn, *, enabled=None, fallback="error", donate=True, static_argnums=(),
+                 cache_size_limit=8, check=False, name=None):
+        if fallback not in ("error", "eager"):
+            raise ValueError(f"mt.jit(): fallback must be 'error' or 'eager', got {fallback!r}")
+        if not callable(fn):
+            raise TypeError(f"mt.jit(): expected a function or a Module, got {type(fn).__name__}")
+        self.eager = fn
+        self.enabled = enabled
+        self.fallback = fallback
+        self.donate = bool(donate)
+        self.static_argnums = tuple(static_argnums) if isinstance(static_argnums, (tuple, list)) \
+            else (static_argnums,)
+        self.cache_size_limit = int(cache_size_limit)
+        self.check = check
+        self.name = name or getattr(fn, "__qualname__", None) or type(fn).__name__
+        self._cap = None
+        self._cache: dict = {}
+        self._log: list = []
+        self._lock = threading.RLock()
+        self._warned_eager = False
+        self._gave_up = False
+        self._traces = 0
+        self._meta = None
+        self.__wrapped__ = fn
+        self.__doc__ = getattr(fn, "__doc__", None)
+
+    def __repr__(self) -> str:
+        return f"<mt.jit compiled {self.name}: {self.num_compiles} compilation(s)>"
+
+    def __get__(self, obj, objtype=None):
+        if obj is None:
+            return self
+        bound = self.__dict__.get("_bound")
+        if bound is None:
+            bound = self.__dict__["_bound"] = {}
+        cf = bound.get(id(obj))
+        if cf is None:
+            cf = CompiledFunction(self.eager.__get__(obj, objtype), enabled=self.enabled, fallback=self.fallback,
+                                  donate=self.donate, static_argnums=self.static_argnums,
+                                  cache_size_limit=self.cache_size_limit, check=self.check, name=self.name)
+            bound[id(obj)] = cf
+        return cf
+
+    # ----- public info -------------------------------------------------------------------------
+    @property
+    def num_compiles(self) -> int:
+        """How many programs have been compiled (each failed guard compiles one more)."""
+        return sum(1 for r in self._log if r["kind"] == "compile")
+
+    def explain(self, print_out: bool = False) -> str:
+        """Each compilation and why it happened (and each eager fallback), as text."""
+        lines = [f"mt.jit({self.name}): {self.num_compiles} compilation(s)"]
+        for i, r in enumerate(self._log):
+            if r["kind"] == "compile":
+                lines.append(f"  [{i}] compiled ({r['program']}) in {r['time'] * 1e3:.1f} ms: {r['reason']}")
+            else:
+                lines.append(f"  [{i}] ran eagerly: {r['reason']}")
+        text = "\n".join(lines)
+        if print_out:
+            print(text)
+        return text
+
+    # ----- calling -----------------------------------------------------------------------------
+    def _is_on(self) -> bool:
+        if self.enabled is False:
+            return False
+        return SWITCH.enabled and SWITCH.stance != "force_eager"
+
+    def __call__(self, *args, **kwargs):
+        if not self._is_on() or self._gave_up:
+            return self.eager(*args, **kwargs)
+        if self.check:
+            from ._check import run_checked
+            return run_checked(self, args, kwargs)
+        with self._lock:
+            return self._call(args, kwargs)
+
+    def _capture(self, args, kwargs):
+        cap = self._cap
+        if cap is None or cap.version != _state_version.VERSION[0]:
+            cap = _capture.discover(_capture.roots_of(self.eager, args, kwargs))
+            cap.version = _state_version.VERSION[0]
+            self._cap = cap
+        return cap
+
+    def _key(self, cap, spec):
+        hp_static = tuple(tuple(_hashable(g[k]) for k in keys) for g, keys in cap.hp_static)
+        training = tuple(m.training for m in cap.modules)
+        return (spec, STATE.grad, _dtype.get_default_dtype().name, training, hp_static, cap.version)
+
+    def _call(self, args, kwargs):
+        cap = self._capture(args, kwargs)
+        dyn, spec = _flatten_args(args, kwargs, self.static_argnums)
+        key = self._key(cap, spec)
+        entry = self._cache.get(key)
+        if entry is None:
+            return self._first_call(key, cap, spec, dyn, args, kwargs)
+        if entry.eager:
+            return self.eager(*args, **kwargs)
+        return self._execute(entry, cap, dyn, args, kwargs)
+
+    def _reason(self, key) -> str:
+        if not self._cache:
+            return "first call"
+        names = ("argument structure/static values", "grad mode", "default dtype", "module training flags",
+                 "optimizer hyperparameters (non-float or zero values)", "captured state (tensors added or "
+                 "removed)")
+        diffs = set()
+        for old in self._cache:
+            diffs.update(names[i] for i in range(len(names)) if old[i] != key[i])
+        changed = [n for n in names if n in diffs] or ["argument shapes/dtypes"]
+        return "guard failed: " + ", ".join(changed) + " changed"
+
+    def _may_compile(self, reason) -> bool:
+        stance = SWITCH.stance
+        if self._log and any(r["kind"] == "compile" for r in self._log):
+            if stance == "fail_on_recompile":
+                raise RecompileError(f"mt.jit({self.name}): a recompile is needed ({reason}) but the stance is "
+                                     "'fail_on_recompile'")
+            if stance == "eager_on_recompile":
+                self._log.append({"kind": "eager", "reason": reason + " (stance eager_on_recompile)"})
+                return False
+        if self.num_compiles >= self.cache_size_limit:
+            warnings.warn(
+                f"mt.jit({self.name}) hit cache_size_limit ({self.cache_size_limit}): the last recompile was "
+                f"caused by {reason}. It now runs eagerly. Make that value static, keep shapes fixed, or "
+                "raise cache_size_limit.", UserWarning, stacklevel=5)
+            self._gave_up = True
+            self._log.append({"kind": "eager", "reason": f"cache_size_limit reached ({reason})"})
+            return False
+        return True
+
+    def _first_call(self, key, cap, spec, dyn, args, kwargs):
+        reason = self._reason(key)
+        if not self._may_compile(reason):
+            return self.eager(*args, **kwargs)
+        entry = _Entry(reason)
+        static_args = {i: args[i] for i in self.static_argnums if i < len(args)}
+        roots = _capture.roots_of(self.eager, args, kwargs)
+        t0 = time.perf_counter()
+        try:
+            with _TRACE_LOCK:
+                run = self._trace_fn(cap, spec, static_args, STATE.grad, roots, "probe")
+                entry.fn = jax.jit(run, donate_argnums=(0,) if self.donate else ())
+                try:
+                    result = self._execute(entry, cap, dyn, args, kwargs, first=True)
+                except _NeedsVJP:
+                    self._build_diff(entry, cap, spec, static_args, STATE.grad, roots, dyn)
+                    result = self._execute(entry, cap, dyn, args, kwargs, first=True)
+        except _Leaked as e:
+            # state created inside the trace (optimizer moments at the first step ...): drop what
+            # escaped, run this call eagerly to create it for real, and compile on the next call
+            for _path, container, k, _t in e.leaks:
+                _capture.remove_leak(container, k)
+            _state_version.bump()
+            shown = ", ".join(p for p, *_ in e.leaks[:4]) + (" ..." if len(e.leaks) > 4 else "")
+            self._log.append({"kind": "eager", "reason": f"state was created during the call ({shown}): ran "
+                              "eagerly to create it; compiling on the next call"})
+            return self.eager(*args, **kwargs)
+        except _diagnose.TRACE_ERRORS as e:
+            err = _diagnose.explain_trace_error(self.name, e)
+            if self.fallback != "eager":
+                raise err from None
+            if not self._warned_eager:
+                warnings.warn(str(err) + "\nRunning it eagerly (fallback='eager').", UserWarning, stacklevel=3)
+                self._warned_eager = True
+            entry.eager = True
+            self._cache[key] = entry
+            self._log.append({"kind": "eager", "reason": "cannot be traced: " + str(err).split("\n")[0]})
+            return self.eager(*args, **kwargs)
+        entry.compile_time = time.perf_counter() - t0
+        self._cache[key] = entry
+        self._log.append({"kind": "compile", "reason": reason, "time": entry.compile_time,
+                          "program": "forward+backward" if entry.kind == "diff" else "step"})
+        return result
+
+    # ----- building a program ---------------------------------------------------------------
+    def _trace_fn(self, cap, spec, static_args, grad_mode, roots, mode, diff_idx=(), diff_args=()):
+        """The function jax traces: ``(state, args, hp) -> (outputs, new_state)``."""
+        fn = self.eager
+        outer = self
+
+        def run(state, arg_arrays, hp, diff=None):
+            data, grads, keys = state
+            data = list(data)
+            arg_arrays = list(arg_arrays)
+            if diff is not None:
+                for j, i in enumerate(diff_idx):
+                    data[i] = diff[j]
+                for j, i in enumerate(diff_args):
+                    arg_arrays[i] = diff[len(diff_idx) + j]
+            swap = _Swap(cap)
+            try:
+                swap.put(data, grads, keys, hp)
+                if mode == "diff":
+                    for i in diff_idx:  # JAX differentiates; the tape stays off inside
+                        cap.tensors[i].requires_grad = False
+                a, kw = _rebuild_args(spec, arg_arrays, static_args)
+                before = _autograd_graph.BACKWARD_RUNS[0]
+                with set_grad_enabled(grad_mode and mode != "diff"):
+                    out = fn(*a, **kw)
+                ran_backward = _autograd_graph.BACKWARD_RUNS[0] != before
+                arrays, tensors = [], []
+                out_spec = _flatten_out(out, arrays, tensors)
+                if mode == "probe" and not ran_backward and grad_mode and any(
+                        t is not None and t.requires_grad for t in tensors):
+                    raise _NeedsVJP()
+                leaks = _capture.find_leaks(roots, cap.ids)
+                if leaks:
+                    raise _Leaked(leaks)
+                new_data = [t._data for t in cap.tensors]
+                new_grads = [None if t._grad is None else t._grad._data for t in cap.tensors]
+                new_keys = [g._key for g in cap.generators]
+                outer._traces += 1
+                outer._meta = (out_spec, [t is not None and t.requires_grad for t in tensors])
+                for i, x in enumerate(arrays):
+                    if not isinstance(x, (jax.Array, _Tracer)):
+                        arrays[i] = jnp.asarray(x)
+                new_state = (new_data, new_grads, new_keys)
+                if mode == "diff":
+                    inexact = [i for i, x in enumerate(arrays) if _dtype.is_inexact(x.dtype)]
+                    outer._meta = outer._meta + (inexact,)
+                    return [arrays[i] for i in inexact], ([x for i, x in enumerate(arrays) if i not in inexact],
+                                                          new_state)
+                return arrays, new_state
+            finally:
+                swap.restore()
+
+        return run
+
+    def _build_diff(self, entry, cap, spec, static_args, grad_mode, roots, dyn):
+        diff_idx = tuple(i for i, t in enumerate(cap.tensors)
+                         if t.requires_grad and _dtype.is_inexact(t._data.dtype))
+        arg_flags = []
+        self._arg_grad_flags(spec, arg_flags)
+        diff_args = tuple(i for i, f in enumerate(arg_flags) if f and _dtype.is_inexact(dyn[i].dtype))
+        run = self._trace_fn(cap, spec, static_args, grad_mode, roots, "diff", diff_idx, diff_args)
+
+        def fwd(state, arg_arrays, hp):
+            data = state[0]
+            primals = [data[i] for i in diff_idx] + [arg_arrays[i] for i in diff_args]
+
+            def f(diff):
+                return run(state, arg_arrays, hp, diff)
+
+            outs, vjp_fn, aux = jax.vjp(f, primals, has_aux=True)
+            return outs, vjp_fn, aux
+
+        entry.kind = "diff"
+        entry.fn = jax.jit(fwd)
+        entry.diff_idx = diff_idx
+        entry.diff_args = diff_args
+
+    def _arg_grad_flags(self, spec, out):
+        def walk(s):
+            kind = s[0]
+            if kind == "T":
+                out.append(s[1])
+            elif kind == "A":
+                out.append(False)
+            elif kind in ("L", "U", "D") or (isinstance(kind, tuple) and kind[0] == "N"):
+                for x in s[1]:
+                    walk(x[1] if kind == "D" else x)
+        for s in spec[0]:
+            if s[0] != "static":
+                walk(s)
+        for _, s in spec[1]:
+            walk(s)
+
+    # ----- running a program ----------------------------------------------------------------
+    def _gather(self, cap, copy=True):
+        data = []
+        donate = self.donate and copy
+        for t in cap.tensors:
+            a = t._data
+            if donate and sys.getrefcount(a) > 3:
+                a = jnp.copy(a)  # another tensor shares this array: donate a private copy, keep theirs
+            data.append(a)
+        grads = [None if t._grad is None else t._grad._data for t in cap.tensors]
+        keys = [g._key for g in cap.generators]
+        return data, grads, keys
+
+    def _hp(self, cap):
+        dt = _dtype.get_default_dtype().np
+        out = []
+        for group, key, idx in cap.hp_slots:
+            v = group[key] if idx is None else group[key][idx]
+            out.append(v._data if isinstance(v, Tensor) else np.asarray(v, dt))
+        return out
+
+    def _execute(self, entry, cap, dyn, args, kwargs, first=False):
+        state = self._gather(cap)
+        hp = self._hp(cap)
+        traces = self._traces
+        if entry.kind == "step":
+            outs, (data, grads, keys) = entry.fn(state, dyn, hp)
+        else:
+            diff_outs, vjp_fn, (other_outs, (data, grads, keys)) = entry.fn(state, dyn, hp)
+        if self._traces != traces:  # jax traced (first call, or new argument shapes/dtypes)
+            meta = self._meta
+            entry.out_tree = meta[0]
+            if entry.kind == "diff":
+                entry.out_grad = meta[2]
+            if not first:
+                self._log.append({"kind": "compile", "reason": "guard failed: argument shapes/dtypes changed",
+                                  "time": 0.0, "program": "forward+backward" if entry.kind == "diff" else "step"})
+        entry.calls += 1
+        if entry.kind == "step":
+            result = [_wrap(o) for o in outs]
+        else:
+            result = self._connect(entry, cap, diff_outs, other_outs, vjp_fn, args, kwargs)
+        for t, a, g in zip(cap.tensors, data, grads):
+            if t._data is not a:
+                t._data = a
+                t._version += 1
+            if g is None:
+                t._grad = None
+            else:
+                og = t._grad
+                if og is None:
+                    t._grad = _wrap(g)
+                elif og._data is not g:
+                    og._data = g
+                    og._version += 1
+        for gen, k in zip(cap.generators, keys):
+            gen._key = k
+        return _unflatten_out(entry.out_tree, iter(result))
+
+    def _connect(self, entry, cap, diff_outs, other_outs, vjp_fn, args, kwargs):
+        inexact = entry.out_grad
+        n = len(diff_outs) + len(other_outs)
+        result = [None] * n
+        di = iter(diff_outs)
+        oi = iter(other_outs)
+        for i in range(n):
+            result[i] = _wrap(next(di) if i in inexact else next(oi))
+        if not STATE.grad:
+            return result
+        edges = []
+        for i in entry.diff_idx:
+            t = cap.tensors[i]
+            edges.append((accumulate_node(t), 0) if t.requires_grad else (None, 0))
+        if entry.diff_args:
+            arg_tensors = []
+            _collect_tensors(args, arg_tensors)
+            _collect_tensors([kwargs[k] for k in sorted(kwargs)], arg_tensors)
+            for i in entry.diff_args:
+                t = arg_tensors[i]
+                gf = t.grad_fn
+                edges.append((gf, t._output_nr) if gf is not None else (accumulate_node(t), 0))
+        if not any(e[0] is not None for e in edges):
+            return result
+        diff_tensors = [result[i] for i in inexact]
+        node = _CompiledBackward(tuple(edges), tuple((t._data.shape, t._data.dtype) for t in diff_tensors))
+        node._vjp = vjp_fn
+        node._name = self.name
+        for k, t in enumerate(diff_tensors):
+            t.requires_grad = True
+            t.grad_fn = node
+            t._output_nr = k
+        return result
+
+    # ----- inspection ------------------------------------------------------------------------
+    def lower(self, *args, **kwargs):
+        """The program for these arguments, lowered without running it (``.as_text()`` prints its
+        StableHLO, ``.compile()`` compiles it)."""
+        with self._lock, _TRACE_LOCK:
+            cap = self._capture(args, kwargs)
+            dyn, spec = _flatten_args(args, kwargs, self.static_argnums)
+            static_args = {i: args[i] for i in self.static_argnums if i < len(args)}
+            roots = _capture.roots_of(self.eager, args, kwargs)
+            state, hp = self._gather(cap, copy=False), self._hp(cap)
+            run = self._trace_fn(cap, spec, static_args, STATE.grad, roots, "probe")
+            try:
+                return jax.jit(run).trace(state, dyn, hp).lower()
+            except _NeedsVJP:
+                entry = _Entry("lower")
+                self._build_diff(entry, cap, spec, static_args, STATE.grad, roots, dyn)
+                return entry.fn.trace(state, dyn, hp).lower()
+            except _diagnose.TRACE_ERRORS as e:
+                raise _diagnose.explain_trace_error(self.name, e) from None
+
+    def cost_analysis(self, *args, **kwargs) -> dict:
+        """XLA's cost estimate of the program for these arguments (``flops``, ``bytes accessed`` ...)."""
+        compiled = self.lower(*args, **kwargs).compile()
+        cost = compiled.cost_analysis()
+        if isinstance(cost, (list, tuple)):
+            cost = cost[0] if cost else {}
+        return dict(cost or {})
+
+
+def _collect_tensors(obj, out):
+    if isinstance(obj, Tensor):
+        out.append(obj)
+    elif isinstance(obj, (list, tuple)):
+        for x in obj:
+            _collect_tensors(x, out)
+    elif isinstance(obj, dict):
+        for x in obj.values():
+            _collect_tensors(x, out)
+
+
+_BWD = jax.jit(lambda vjp_fn, cts: vjp_fn(cts)[0])
+
+
+class _CompiledBackward(Node):
+    """The grad_fn of a compiled forward's outputs: runs the compiled backward program."""
+
+    __slots__ = ("_vjp", "_name")
+
+    def name(self) -> str:
+        return "CompiledFunctionBackward"
+
+    def _apply(self, grads, create_graph):
+        if create_graph:
+            raise RuntimeError(
+                f"mt.jit({self._name}): double backward (create_graph=True) through a compiled function is not "
+                "supported; run it eagerly (mt.jit.disable()) for higher-order gradients")
+        if self._vjp is None:
+            self._check_not_freed()
+        cts = [jnp.zeros(s, d) if g is None else g._data.astype(d) for g, (s, d) in zip(grads, self._out_meta)]
+        res = _BWD(self._vjp, cts)
+        return [_wrap(r) for r in res]
+
+    def _release(self):
+        self._freed = True
+        self._vjp = None
+
+    _saves = True
+
