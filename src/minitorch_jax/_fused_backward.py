@@ -92,7 +92,7 @@ def _build(specs, roots):
                 bufs[j][nr] = r if cur is None else cur + r
         return leaf_grads
 
-    return jax.jit(fused)
+    return jax.jit(fused, inline=True)
 
 
 def try_run(order, root_edges, root_grads, retain_graph) -> bool:

@@ -319,7 +319,7 @@ def _compile(kind: str, static: tuple):
         key, sub = jax.random.split(jax.random.wrap_key_data(raw_key, impl="threefry2x32"))
         return jax.random.key_data(key), sampler(sub, *static, *params)
 
-    f = _CACHE[(kind, static)] = jax.jit(run)
+    f = _CACHE[(kind, static)] = jax.jit(run, inline=True)
     return f
 
 

@@ -132,7 +132,7 @@ class OpDef:
             def grad_out(g, y):  # torch's complex convention: see _conj_if_complex
                 return _conj_if_complex(rule(_conj_if_complex(g), y))
         self.grad_out = grad_out
-        self._out_bwd = jax.jit(lambda y, g: grad_out(g.astype(y.dtype), y)) if grad_out else None
+        self._out_bwd = jax.jit(lambda y, g: grad_out(g.astype(y.dtype), y), inline=True) if grad_out else None
         self.doc = (impl.__doc__ if impl is not None and impl.__doc__ else fn.__doc__)
         self.call = None  # the dispatching callable, set when the table is installed
         grad_name = grad_name or _camel(name) + "Backward0"
@@ -167,7 +167,7 @@ class OpDef:
         if f is None:
             f = self.bound(key)
             if self.jit:
-                f = jax.jit(f)
+                f = jax.jit(f, inline=True)
             self._fwd[key] = f
         return f
 
@@ -196,7 +196,7 @@ class OpDef:
                                _conj_if_complex(c.astype(o.dtype)))
                 return tuple(_conj_if_complex(r) for r in vjp_fn(tuple(cts)))
 
-            f = jax.jit(bwd) if (jit and self.jit) else bwd
+            f = jax.jit(bwd, inline=True) if (jit and self.jit) else bwd
             self._bwd[ck] = f
         return f
 
