@@ -28,3 +28,12 @@ class OpValueError(MiniTorchError, ValueError):
 
 class OpIndexError(MiniTorchError, IndexError):
     """An index or dim out of range."""
+
+
+class TracedValueError(RuntimeError):
+    """A traced tensor's value was needed in Python (inside ``mt.jit``); ``kind`` says how
+    ('bool', 'item', 'int', 'float', 'numpy', 'tolist', 'index')."""
+
+    def __init__(self, kind: str):
+        super().__init__(f"the value of a traced tensor was needed in Python ({kind})")
+        self.kind = kind

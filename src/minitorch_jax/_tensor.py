@@ -15,6 +15,9 @@ import numpy as np
 
 from . import _dtype
 from ._device import from_jax
+from ._errors import TracedValueError
+
+_Tracer = jax.core.Tracer
 
 __all__ = ["Tensor", "Size"]
 
@@ -152,9 +155,13 @@ class Tensor:
         if self.requires_grad and not force:
             raise RuntimeError(
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        if isinstance(self._data, _Tracer):
+            raise TracedValueError("numpy")
         return np.asarray(self._data)
 
     def __array__(self, dtype=None, copy=None):
+        if isinstance(self._data, _Tracer):
+            raise TracedValueError("numpy")
         a = np.asarray(self._data)
         return a if dtype is None else a.astype(dtype)
 
@@ -163,10 +170,14 @@ class Tensor:
         if self._data.size != 1:
             raise RuntimeError(
                 f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        if isinstance(self._data, _Tracer):
+            raise TracedValueError("item")
         return np.asarray(self._data).reshape(()).item()
 
     def tolist(self):
         """The data as (nested) Python lists of numbers."""
+        if isinstance(self._data, _Tracer):
+            raise TracedValueError("tolist")
         return np.asarray(self._data).tolist()
 
     def __len__(self) -> int:
@@ -184,12 +195,18 @@ class Tensor:
             raise RuntimeError(
                 f"Boolean value of Tensor with more than one value is ambiguous "
                 f"(shape {list(self._data.shape)})")
+        if isinstance(self._data, _Tracer):
+            raise TracedValueError("bool")
         return bool(self.item())
 
     def __float__(self) -> float:
+        if isinstance(self._data, _Tracer):
+            raise TracedValueError("float")
         return float(self.item())
 
     def __int__(self) -> int:
+        if isinstance(self._data, _Tracer):
+            raise TracedValueError("int")
         return int(self.item())
 
     def __complex__(self) -> complex:

@@ -132,7 +132,8 @@ class OpDef:
             def grad_out(g, y):  # torch's complex convention: see _conj_if_complex
                 return _conj_if_complex(rule(_conj_if_complex(g), y))
         self.grad_out = grad_out
-        self._out_bwd = jax.jit(lambda y, g: grad_out(g.astype(y.dtype), y), inline=True) if grad_out else None
+        self._out_bwd = jax.jit(lambda y, g: grad_out(g.astype(y.dtype), y),
+                                inline=True) if grad_out else None
         self.doc = (impl.__doc__ if impl is not None and impl.__doc__ else fn.__doc__)
         self.call = None  # the dispatching callable, set when the table is installed
         grad_name = grad_name or _camel(name) + "Backward0"

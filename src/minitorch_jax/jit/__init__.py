@@ -14,7 +14,8 @@ from ._compiled import CompiledFunction, JitError, RecompileError
 from ._module import OptimizedModule
 from ._switch import disable, enable, get_stance, is_enabled, set_enabled, set_stance
 
-__all__ = ["jit", "compile", "CompiledFunction", "OptimizedModule", "JitError", "RecompileError", "set_enabled",
+__all__ = ["jit", "compile", "CompiledFunction", "OptimizedModule", "JitError", "RecompileError",
+           "set_enabled",
            "is_enabled", "disable", "enable", "set_stance", "get_stance"]
 
 

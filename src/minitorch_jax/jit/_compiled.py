@@ -241,6 +241,7 @@ class CompiledFunction:
         self._warned_eager = False
         self._gave_up = False
         self._traces = 0
+        self._warmed = False
         self._meta = None
         self.__wrapped__ = fn
         self.__doc__ = getattr(fn, "__doc__", None)
@@ -256,7 +257,8 @@ class CompiledFunction:
             bound = self.__dict__["_bound"] = {}
         cf = bound.get(id(obj))
         if cf is None:
-            cf = CompiledFunction(self.eager.__get__(obj, objtype), enabled=self.enabled, fallback=self.fallback,
+            cf = CompiledFunction(self.eager.__get__(obj, objtype), enabled=self.enabled,
+                                  fallback=self.fallback,
                                   donate=self.donate, static_argnums=self.static_argnums,
                                   cache_size_limit=self.cache_size_limit, check=self.check, name=self.name)
             bound[id(obj)] = cf
@@ -304,15 +306,16 @@ class CompiledFunction:
             self._cap = cap
         return cap
 
-    def _key(self, cap, spec):
+    def _key(self, cap, spec, dyn):
         hp_static = tuple(tuple(_hashable(g[k]) for k in keys) for g, keys in cap.hp_static)
         training = tuple(m.training for m in cap.modules)
-        return (spec, STATE.grad, _dtype.get_default_dtype().name, training, hp_static, cap.version)
+        avals = tuple((a.shape, a.dtype) for a in dyn)
+        return (spec, STATE.grad, _dtype.get_default_dtype().name, training, hp_static, cap.version, avals)
 
     def _call(self, args, kwargs):
         cap = self._capture(args, kwargs)
         dyn, spec = _flatten_args(args, kwargs, self.static_argnums)
-        key = self._key(cap, spec)
+        key = self._key(cap, spec, dyn)
         entry = self._cache.get(key)
         if entry is None:
             return self._first_call(key, cap, spec, dyn, args, kwargs)
@@ -325,7 +328,7 @@ class CompiledFunction:
             return "first call"
         names = ("argument structure/static values", "grad mode", "default dtype", "module training flags",
                  "optimizer hyperparameters (non-float or zero values)", "captured state (tensors added or "
-                 "removed)")
+                 "removed)", "argument shapes/dtypes")
         diffs = set()
         for old in self._cache:
             diffs.update(names[i] for i in range(len(names)) if old[i] != key[i])
@@ -336,7 +339,8 @@ class CompiledFunction:
         stance = SWITCH.stance
         if self._log and any(r["kind"] == "compile" for r in self._log):
             if stance == "fail_on_recompile":
-                raise RecompileError(f"mt.jit({self.name}): a recompile is needed ({reason}) but the stance is "
+                raise RecompileError(f"mt.jit({self.name}): a recompile is needed ({reason}) but the stance "
+                                     "is "
                                      "'fail_on_recompile'")
             if stance == "eager_on_recompile":
                 self._log.append({"kind": "eager", "reason": reason + " (stance eager_on_recompile)"})
@@ -352,6 +356,16 @@ class CompiledFunction:
         return True
 
     def _first_call(self, key, cap, spec, dyn, args, kwargs):
+        if not self._warmed and any(t.requires_grad and t._grad is None for t in cap.tensors):
+            # gradients (and optimizer state) appear during the first step: run it eagerly so that
+            # the program compiled next sees the state as it will be on every later call
+            self._warmed = True
+            self._log.append({"kind": "eager", "reason": "first call: ran eagerly to create gradients and "
+                              "lazily created state; compiling from the next call"})
+            out = self.eager(*args, **kwargs)
+            _state_version.bump()
+            return out
+        self._warmed = True
         reason = self._reason(key)
         if not self._may_compile(reason):
             return self.eager(*args, **kwargs)
@@ -383,7 +397,8 @@ class CompiledFunction:
             if self.fallback != "eager":
                 raise err from None
             if not self._warned_eager:
-                warnings.warn(str(err) + "\nRunning it eagerly (fallback='eager').", UserWarning, stacklevel=3)
+                warnings.warn(str(err) + "\nRunning it eagerly (fallback='eager').", UserWarning,
+                              stacklevel=3)
                 self._warned_eager = True
             entry.eager = True
             self._cache[key] = entry
@@ -441,7 +456,8 @@ class CompiledFunction:
                 if mode == "diff":
                     inexact = [i for i, x in enumerate(arrays) if _dtype.is_inexact(x.dtype)]
                     outer._meta = outer._meta + (inexact,)
-                    return [arrays[i] for i in inexact], ([x for i, x in enumerate(arrays) if i not in inexact],
+                    return [arrays[i] for i in inexact], ([x for i,
+                                                           x in enumerate(arrays) if i not in inexact],
                                                           new_state)
                 return arrays, new_state
             finally:
@@ -489,7 +505,7 @@ class CompiledFunction:
             walk(s)
 
     # ----- running a program ----------------------------------------------------------------
-    def _gather(self, cap, copy=True):
+    def _gather(self, cap, copy=True, grads=True):
         data = []
         donate = self.donate and copy
         for t in cap.tensors:
@@ -497,7 +513,10 @@ class CompiledFunction:
             if donate and sys.getrefcount(a) > 3:
                 a = jnp.copy(a)  # another tensor shares this array: donate a private copy, keep theirs
             data.append(a)
-        grads = [None if t._grad is None else t._grad._data for t in cap.tensors]
+        if grads:
+            grads = [None if t._grad is None else t._grad._data for t in cap.tensors]
+        else:  # a differentiable forward never touches .grad: keep it out of the program
+            grads = [None] * len(data)
         keys = [g._key for g in cap.generators]
         return data, grads, keys
 
@@ -510,7 +529,7 @@ class CompiledFunction:
         return out
 
     def _execute(self, entry, cap, dyn, args, kwargs, first=False):
-        state = self._gather(cap)
+        state = self._gather(cap, grads=entry.kind == "step")
         hp = self._hp(cap)
         traces = self._traces
         if entry.kind == "step":
@@ -523,17 +542,22 @@ class CompiledFunction:
             if entry.kind == "diff":
                 entry.out_grad = meta[2]
             if not first:
-                self._log.append({"kind": "compile", "reason": "guard failed: argument shapes/dtypes changed",
-                                  "time": 0.0, "program": "forward+backward" if entry.kind == "diff" else "step"})
+                self._log.append({"kind": "compile",
+                                  "reason": "guard failed: captured state shapes/dtypes changed",
+                                  "time": 0.0,
+                                  "program": "forward+backward" if entry.kind == "diff" else "step"})
         entry.calls += 1
         if entry.kind == "step":
             result = [_wrap(o) for o in outs]
         else:
             result = self._connect(entry, cap, diff_outs, other_outs, vjp_fn, args, kwargs)
+        step = entry.kind == "step"
         for t, a, g in zip(cap.tensors, data, grads):
             if t._data is not a:
                 t._data = a
                 t._version += 1
+            if not step:
+                continue
             if g is None:
                 t._grad = None
             else:
@@ -635,11 +659,13 @@ class _CompiledBackward(Node):
     def _apply(self, grads, create_graph):
         if create_graph:
             raise RuntimeError(
-                f"mt.jit({self._name}): double backward (create_graph=True) through a compiled function is not "
+                f"mt.jit({self._name}): double backward (create_graph=True) through a compiled function is "
+                "not "
                 "supported; run it eagerly (mt.jit.disable()) for higher-order gradients")
         if self._vjp is None:
             self._check_not_freed()
-        cts = [jnp.zeros(s, d) if g is None else g._data.astype(d) for g, (s, d) in zip(grads, self._out_meta)]
+        cts = [jnp.zeros(s, d) if g is None else g._data.astype(d) for g, (s, d) in zip(grads,
+                                                                                        self._out_meta)]
         res = _BWD(self._vjp, cts)
         return [_wrap(r) for r in res]
 

@@ -8,9 +8,11 @@ import os
 
 import jax
 
+from .._errors import TracedValueError
+
 __all__ = ["TRACE_ERRORS", "explain_trace_error", "user_frame"]
 
-TRACE_ERRORS = (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError,
+TRACE_ERRORS = (TracedValueError, jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError,
                 jax.errors.TracerIntegerConversionError, jax.errors.TracerBoolConversionError,
                 jax.errors.NonConcreteBooleanIndexError)
 
@@ -39,7 +41,18 @@ def user_frame(tb):
     return found[0], found[1], line
 
 
+_KINDS = {"bool": "a tensor was used as a Python bool (`if tensor:`, `while`, `and`/`or`, bool(t))",
+          "int": "a tensor was used as a Python int (int(t), an index, a range bound)",
+          "index": "a tensor was used as a Python int (int(t), an index, a range bound)",
+          "float": "a tensor's value was read in Python (float(t))",
+          "item": "a tensor's value was read in Python (.item())",
+          "tolist": "a tensor's value was read in Python (.tolist())",
+          "numpy": "a tensor was converted to numpy (.numpy(), np.asarray(t), printing a value)"}
+
+
 def _what(e: Exception) -> str:
+    if isinstance(e, TracedValueError):
+        return _KINDS.get(e.kind, str(e))
     if isinstance(e, jax.errors.TracerBoolConversionError):
         return "a tensor was used as a Python bool (`if tensor:`, `while`, `and`/`or`, bool(t))"
     if isinstance(e, jax.errors.TracerIntegerConversionError):

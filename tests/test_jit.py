@@ -1,0 +1,492 @@
+"""mt.jit: whole training steps compiled with automatic state capture, guards, the switch."""
+
+from __future__ import annotations
+
+import copy
+import os
+import subprocess
+import sys
+import threading
+import warnings
+from collections import namedtuple
+
+import jax
+import numpy as np
+import pytest
+
+import minitorch_jax as mt
+from minitorch_jax import nn
+
+F = nn.functional
+
+
+def _model(seed=0):
+    mt.manual_seed(seed)
+    return nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 3))
+
+
+def _data(n=12, seed=1):
+    rng = np.random.default_rng(seed)
+    return mt.tensor(rng.standard_normal((n, 6)).astype("float32")), mt.tensor(rng.integers(0, 3, n))
+
+
+def _make_step(model, opt):
+    def step(x, y):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+    return step
+
+
+def _params(model):
+    return [p.detach().numpy().copy() for p in model.parameters()]
+
+
+def _no_tracers(*objs):
+    for o in objs:
+        for t in (o.parameters() if isinstance(o, nn.Module) else o):
+            assert not isinstance(t._data, jax.core.Tracer)
+            if t.grad is not None:
+                assert not isinstance(t.grad._data, jax.core.Tracer)
+
+
+# ----- the main promise: a training step, compiled, equals eager ----------------------------
+@pytest.mark.parametrize("opt_name", ["SGD", "Adam", "AdamW", "RMSprop"])
+def test_training_step_matches_eager(opt_name):
+    kw = {"SGD": dict(lr=0.1, momentum=0.9), "Adam": dict(lr=1e-2), "AdamW": dict(lr=1e-2),
+          "RMSprop": dict(lr=1e-2)}[opt_name]
+    m_eager, m_jit = _model(), _model()
+    o_eager = getattr(mt.optim, opt_name)(m_eager.parameters(), **kw)
+    o_jit = getattr(mt.optim, opt_name)(m_jit.parameters(), **kw)
+    eager_step = _make_step(m_eager, o_eager)
+    jit_step = mt.jit(_make_step(m_jit, o_jit))
+    x, y = _data()
+    for _ in range(6):
+        le = eager_step(x, y)
+        lj = jit_step(x, y)
+        np.testing.assert_allclose(float(lj), float(le), rtol=1e-5, atol=1e-6)
+    for a, b in zip(_params(m_jit), _params(m_eager)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert jit_step.num_compiles == 1
+    # the optimizer's lazily created state is visible and equal
+    sj, se = o_jit.state_dict()["state"], o_eager.state_dict()["state"]
+    for k in se:
+        for name, v in se[k].items():
+            np.testing.assert_allclose(np.asarray(sj[k][name]._data), np.asarray(v._data), rtol=1e-5,
+                                       atol=1e-6)
+    # grads are written back like eager ones
+    for pj, pe in zip(m_jit.parameters(), m_eager.parameters()):
+        np.testing.assert_allclose(pj.grad.numpy(), pe.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_lr_change_takes_effect_without_recompiling():
+    m_eager, m_jit = _model(), _model()
+    o_eager = mt.optim.SGD(m_eager.parameters(), lr=0.1)
+    o_jit = mt.optim.SGD(m_jit.parameters(), lr=0.1)
+    sched = mt.optim.lr_scheduler.StepLR(o_jit, step_size=1, gamma=0.5)
+    sched_e = mt.optim.lr_scheduler.StepLR(o_eager, step_size=1, gamma=0.5)
+    eager_step, jit_step = _make_step(m_eager, o_eager), mt.jit(_make_step(m_jit, o_jit))
+    x, y = _data()
+    for _ in range(5):
+        np.testing.assert_allclose(float(jit_step(x, y)), float(eager_step(x, y)), rtol=1e-5)
+        sched.step()
+        sched_e.step()
+    for a, b in zip(_params(m_jit), _params(m_eager)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+    assert jit_step.num_compiles == 1
+
+
+def test_dropout_batchnorm_adam_run_matches_eager():
+    """The issue's acceptance test: 20 steps with dropout, BatchNorm and Adam from one seed."""
+    def build():
+        mt.manual_seed(3)
+        # no bias before BatchNorm: its gradient is ~0 and Adam would amplify rounding noise
+        model = nn.Sequential(nn.Linear(6, 32, bias=False), nn.BatchNorm1d(32), nn.ReLU(), nn.Dropout(0.3),
+                              nn.Linear(32, 3))
+        return model, mt.optim.Adam(model.parameters(), lr=1e-2)
+
+    x, y = _data(16)
+    m1, o1 = build()
+    mt.manual_seed(11)
+    eager_losses = [float(_make_step(m1, o1)(x, y)) for _ in range(20)]
+    m2, o2 = build()
+    mt.manual_seed(11)
+    step = mt.jit(_make_step(m2, o2))
+    jit_losses = [float(step(x, y)) for _ in range(20)]
+    np.testing.assert_allclose(jit_losses, eager_losses, rtol=1e-5, atol=1e-5)
+    for a, b in zip(_params(m2), _params(m1)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(m2[1].running_mean.numpy(), m1[1].running_mean.numpy(), rtol=1e-4, atol=1e-6)
+    assert int(m2[1].num_batches_tracked) == 20
+    # eval mode is another program (a guard on training flags), and equals eager eval
+    m1.eval()
+    m2.eval()
+    fwd = mt.jit(lambda x: m2(x))
+    np.testing.assert_allclose(fwd(x).detach().numpy(), m1(x).detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_random_draws_differ_per_call_and_follow_the_seed():
+    f = mt.jit(lambda x: x + mt.rand(3))
+    mt.manual_seed(5)
+    a, b = f(mt.zeros(3)).numpy(), f(mt.zeros(3)).numpy()
+    assert not np.allclose(a, b)
+    mt.manual_seed(5)
+    np.testing.assert_array_equal(f(mt.zeros(3)).numpy(), a)
+    mt.manual_seed(5)
+    e = (mt.zeros(3) + mt.rand(3)).numpy()
+    np.testing.assert_array_equal(e, a)
+
+
+# ----- forms and arguments -----------------------------------------------------------------
+def test_decorator_forms():
+    @mt.jit
+    def f(x):
+        return x * 2
+
+    @mt.jit()
+    def g(x):
+        return x * 3
+
+    h = mt.jit(lambda x: x * 4, donate=False)
+    x = mt.ones(2)
+    assert f(x).tolist() == [2, 2] and g(x).tolist() == [3, 3] and h(x).tolist() == [4, 4]
+    assert isinstance(f, mt.jit.CompiledFunction) and f.eager(x).tolist() == [2, 2]
+    m = nn.Linear(2, 2)
+    assert mt.compile(m, disable=True) is m
+    assert isinstance(mt.jit(m), mt.jit.OptimizedModule) and isinstance(mt.compile(m), nn.Module)
+    assert callable(mt.compile()(lambda x: x))
+
+
+def test_nested_arguments_and_results():
+    Pair = namedtuple("Pair", "a b")
+
+    @mt.jit
+    def f(d, pair, scale, mode):
+        out = {"sum": d["x"] + d["y"][0], "pair": Pair(pair.a * scale, pair.b), "mode": mode}
+        return out, [d["y"][1] * 2]
+
+    x = mt.ones(2)
+    out, lst = f({"x": x, "y": [x * 2, x * 3]}, Pair(x, x + 1), 2.0, "train")
+    assert out["sum"].tolist() == [3, 3] and out["pair"].a.tolist() == [2, 2]
+    assert isinstance(out["pair"], Pair) and out["mode"] == "train" and lst[0].tolist() == [6, 6]
+    assert f.num_compiles == 1
+    f({"x": x, "y": [x, x]}, Pair(x, x), 3.0, "train")
+    assert f.num_compiles == 2  # a Python scalar is static: a new value recompiles
+    assert "guard failed" in f.explain()
+
+
+def test_static_argnums():
+    f = mt.jit(lambda x, n: x.sum(n), static_argnums=(1,))
+    x = mt.ones(2, 3)
+    assert f(x, 0).shape == (3,) and f(x, 1).shape == (2,)
+    assert f.num_compiles == 2
+
+
+def test_new_shapes_recompile_and_explain():
+    f = mt.jit(lambda x: x.sin())
+    f(mt.ones(3))
+    f(mt.ones(3))
+    f(mt.ones(4))
+    assert f.num_compiles == 2
+    assert "argument shapes" in f.explain()
+
+
+def test_training_flag_is_a_guard():
+    m = nn.Sequential(nn.Linear(3, 3), nn.Dropout(0.5))
+    f = mt.jit(lambda x: m(x))
+    x = mt.ones(4, 3)
+    m.eval()
+    f(x)  # the first call runs eagerly (the parameters have no gradients yet)
+    a = f(x).detach().numpy()
+    np.testing.assert_allclose(a, m(x).detach().numpy(), rtol=1e-6)
+    m.train()
+    f(x)
+    assert f.num_compiles == 2 and "training flags" in f.explain()
+
+
+def test_cache_size_limit_warns_and_runs_eagerly():
+    f = mt.jit(lambda x, k: x * k, cache_size_limit=2)
+    x = mt.ones(2)
+    f(x, 1)
+    f(x, 2)
+    with pytest.warns(UserWarning, match="cache_size_limit"):
+        assert f(x, 3).tolist() == [3, 3]
+    assert f(x, 4).tolist() == [4, 4] and f.num_compiles == 2
+
+
+# ----- compiled modules: forward compiled, backward through the caller's autograd -------------
+def test_compiled_module_gradients_match_eager():
+    m = _model()
+    cm = mt.compile(m)
+    x, y = _data()
+    cm(x)  # the first call runs eagerly
+    loss = F.cross_entropy(cm(x), y)
+    loss.backward()
+    g_jit = [p.grad.numpy().copy() for p in m.parameters()]
+    m.zero_grad()
+    F.cross_entropy(m(x), y).backward()
+    for a, p in zip(g_jit, m.parameters()):
+        np.testing.assert_allclose(a, p.grad.numpy(), rtol=1e-5, atol=1e-6)
+    assert list(cm.state_dict()) == ["_orig_mod." + k for k in m.state_dict()]
+    assert cm.num_compiles == 1 and "forward+backward" in cm.explain()
+    xg = mt.ones(2, 6, requires_grad=True)
+    cm(xg).sum().backward()
+    assert xg.grad is not None and xg.grad.shape == (2, 6)
+
+
+def test_compiled_forward_refuses_double_backward():
+    m = nn.Linear(3, 1)
+    cm = mt.jit(m)
+    x = mt.ones(2, 3, requires_grad=True)
+    cm(x)
+    out = cm(x).sum()
+    with pytest.raises(RuntimeError, match="double backward"):
+        mt.autograd.grad(out, x, create_graph=True)
+
+
+def test_no_grad_forward_returns_plain_tensors():
+    m = nn.Linear(3, 2)
+    cm = mt.jit(m)
+    with mt.no_grad():
+        out = cm(mt.ones(1, 3))
+    assert not out.requires_grad
+
+
+# ----- errors, fallbacks, and never leaking a tracer --------------------------------------------
+def test_item_inside_gives_user_location_and_remedy():
+    def f(x):
+        if x.sum().item() > 0:  # the offending line
+            return x
+        return -x
+
+    cf = mt.jit(f)
+    with pytest.raises(mt.jit.JitError) as e:
+        cf(mt.ones(2))
+    msg = str(e.value)
+    assert "test_jit.py" in msg and "x.sum().item()" in msg
+    assert "mt.where" in msg and "fallback='eager'" in msg
+
+
+def test_bool_of_tensor_inside():
+    cf = mt.jit(lambda x: x if x.sum() > 0 else -x)
+    with pytest.raises(mt.jit.JitError, match="Python bool"):
+        cf(mt.ones(2))
+
+
+def test_fallback_eager_warns_once():
+    def f(x):
+        return x * 2 if float(x.sum()) > 0 else x
+
+    cf = mt.jit(f, fallback="eager")
+    with pytest.warns(UserWarning, match="eagerly"):
+        assert cf(mt.ones(2)).tolist() == [2, 2]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert cf(mt.ones(2)).tolist() == [2, 2]
+
+
+def test_exception_during_trace_restores_everything():
+    model = _model()
+    opt = mt.optim.Adam(model.parameters(), lr=1e-2)
+    x, y = _data()
+    _make_step(model, opt)(x, y)  # create the optimizer state eagerly
+    before = _params(model)
+    state_before = {k: np.asarray(v._data).copy() for k,
+                    v in opt.state[next(iter(model.parameters()))].items()}
+    key_before = np.asarray(mt.default_generator._key).copy()
+
+    def bad_step(x, y):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        mt.rand(2)
+        raise ValueError("user bug")
+
+    with pytest.raises(ValueError, match="user bug"):
+        mt.jit(bad_step)(x, y)
+    _no_tracers(model)
+    for a, b in zip(_params(model), before):
+        np.testing.assert_array_equal(a, b)
+    p0 = next(iter(model.parameters()))
+    for k, v in state_before.items():
+        np.testing.assert_array_equal(np.asarray(opt.state[p0][k]._data), v)
+    np.testing.assert_array_equal(np.asarray(mt.default_generator._key), key_before)
+    # everything still works eagerly
+    _make_step(model, opt)(x, y)
+    mt.rand(2)
+
+
+def test_lazy_state_discovered_on_first_call():
+    model = _model()
+    opt = mt.optim.Adam(model.parameters(), lr=1e-2)
+    step = mt.jit(_make_step(model, opt))
+    x, y = _data()
+    step(x, y)
+    step(x, y)
+    assert "first call: ran eagerly" in step.explain() and step.num_compiles == 1
+    assert int(opt.state[next(iter(model.parameters()))]["step"]) == 2
+    _no_tracers(model)
+
+
+def test_state_created_inside_a_trace_is_removed_then_created_eagerly():
+    model = _model()
+    x, y = _data()
+    F.cross_entropy(model(x), y).backward()  # gradients exist, the optimizer state does not
+    opt = mt.optim.Adam(model.parameters(), lr=1e-2)
+    step = mt.jit(_make_step(model, opt))
+    step(x, y)
+    assert "state was created during the call" in step.explain() and step.num_compiles == 0
+    p0 = next(iter(model.parameters()))
+    assert not isinstance(opt.state[p0]["exp_avg"]._data, jax.core.Tracer)
+    step(x, y)
+    assert step.num_compiles == 1 and int(opt.state[p0]["step"]) == 2
+    _no_tracers(model)
+
+
+def test_escaping_tensor_is_removed_and_call_runs_eagerly():
+    box = {}
+    f = mt.jit(lambda x: box.__setitem__("kept", x * 2) or x + 1)
+    out = f(mt.ones(2))
+    assert out.tolist() == [2, 2]
+    assert not isinstance(box["kept"]._data, jax.core.Tracer) and box["kept"].tolist() == [2, 2]
+
+
+# ----- the switch ------------------------------------------------------------------------------
+def test_switch_runs_python_eagerly():
+    calls = []
+
+    @mt.jit
+    def f(x):
+        calls.append(1)
+        return x + 1
+
+    x = mt.ones(2)
+    f(x)
+    f(x)
+    assert len(calls) == 1  # traced once, then the program runs
+    with mt.jit.disable():
+        f(x)
+        f(x)
+        assert not mt.jit.is_enabled()
+    assert len(calls) == 3
+    mt.jit.set_enabled(False)
+    try:
+        f(x)
+    finally:
+        mt.jit.set_enabled(True)
+    assert len(calls) == 4 and mt.jit.is_enabled()
+
+
+def test_stances():
+    f = mt.jit(lambda x: x * 2)
+    f(mt.ones(2))
+    with mt.jit.set_stance("fail_on_recompile"):
+        f(mt.ones(2))
+        with pytest.raises(mt.jit.RecompileError, match="recompile"):
+            f(mt.ones(5))
+    with mt.jit.set_stance("eager_on_recompile"):
+        assert f(mt.ones(6)).tolist() == [2] * 6
+    with mt.jit.set_stance("force_eager"):
+        assert not mt.jit.is_enabled()
+    assert mt.jit.get_stance() == "default"
+    with pytest.raises(ValueError, match="stance"):
+        mt.jit.set_stance("sometimes")
+
+
+def test_environment_variable_switch():
+    code = ("import minitorch_jax as mt\n"
+            "calls=[]\n"
+            "f = mt.jit(lambda x: calls.append(1) or x)\n"
+            "f(mt.ones(1)); f(mt.ones(1))\n"
+            "print(mt.jit.is_enabled(), len(calls))\n")
+    env = dict(os.environ, MINITORCH_JAX_JIT="0")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.stdout.split() == ["False", "2"], out.stderr
+
+
+def test_check_mode_catches_a_divergence():
+    counter = {"n": 0.0}
+
+    def f(x):
+        counter["n"] += 1.0  # a Python side effect: baked into the program at trace time
+        return x * counter["n"]
+
+    cf = mt.jit(f, check=True)
+    with pytest.raises(mt.jit.JitError, match="output differs"):
+        cf(mt.ones(2))
+
+
+def test_check_mode_passes_a_training_step():
+    model = _model()
+    opt = mt.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    step = mt.jit(_make_step(model, opt), check=True)
+    x, y = _data()
+    for _ in range(3):
+        step(x, y)
+
+
+# ----- threads, donation, inspection -----------------------------------------------------------
+def test_two_threads_share_one_compiled_step():
+    model = _model()
+    opt = mt.optim.Adam(model.parameters(), lr=1e-3)
+    step = mt.jit(_make_step(model, opt))
+    x, y = _data()
+    errors = []
+
+    def work():
+        try:
+            for _ in range(5):
+                step(x, y)
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert int(opt.state[next(iter(model.parameters()))]["step"]) == 10
+    _no_tracers(model)
+
+
+def test_state_dict_snapshot_survives_donation():
+    model = _model()
+    opt = mt.optim.SGD(model.parameters(), lr=0.5)
+    step = mt.jit(_make_step(model, opt))
+    x, y = _data()
+    step(x, y)
+    snap = copy.deepcopy(model.state_dict())
+    snap_values = {k: v.numpy().copy() for k, v in snap.items()}
+    step(x, y)
+    step(x, y)
+    for k, v in snap.items():
+        np.testing.assert_array_equal(v.numpy(), snap_values[k])  # still readable, unchanged
+
+
+def test_lower_and_cost_analysis():
+    f = mt.jit(lambda a, b: (a @ b).relu().sum())
+    a, b = mt.ones(8, 8), mt.ones(8, 8)
+    text = f.lower(a, b).as_text()
+    assert "func" in text and "dot" in text
+    cost = f.cost_analysis(a, b)
+    assert cost.get("flops", 0) >= 2 * 8 * 8 * 8 * 0.9
+
+
+def test_method_decorated_with_jit():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(3, 2)
+
+        @mt.jit
+        def predict(self, x):
+            return self.fc(x).argmax(-1)
+
+    a, b = Net(), Net()
+    x = mt.randn(4, 3)
+    np.testing.assert_array_equal(a.predict(x).numpy(), a.fc(x).argmax(-1).numpy())
+    np.testing.assert_array_equal(b.predict(x).numpy(), b.fc(x).argmax(-1).numpy())
