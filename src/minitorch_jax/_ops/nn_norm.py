@@ -94,7 +94,7 @@ def _bn_kernel(input, running_mean, running_var, weight, bias, num_batches_track
                 nbt = num_batches_tracked + 1
                 if momentum is None:
                     momentum = 1.0 / nbt.astype(dt)
-            m = jnp.asarray(momentum).astype(dt)
+            m = momentum  # static float, or 1 / count (an array) for the cumulative average
             bm = lax.stop_gradient(mean.reshape(c))
             bv = lax.stop_gradient(var.reshape(c)) * (n / (n - 1))
             rd = running_mean.dtype
@@ -133,7 +133,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         eps: added to the variance.
     """
     _no_grad_stats("native_batch_norm", running_mean, running_var)
-    res = _BN.call(input, running_mean, running_var, weight, bias, None, momentum,
+    res = _BN.call(input, running_mean, running_var, weight, bias, None, float(momentum),
                    bool(training), float(eps))
     if training and running_mean is not None:
         _store(running_mean, res[1])
@@ -148,7 +148,8 @@ def batch_norm_module(input, running_mean, running_var, weight, bias, num_batche
     (``momentum=None``: cumulative average ``1 / num_batches_tracked``) in the same dispatch."""
     update = training and running_mean is not None
     res = _BN.call(input, running_mean, running_var, weight, bias,
-                   num_batches_tracked if update else None, momentum if update else 0.0,
+                   num_batches_tracked if update else None,
+                   (None if momentum is None else float(momentum)) if update else 0.0,
                    bool(training), float(eps))
     if update:
         _store(running_mean, res[1])
@@ -175,7 +176,7 @@ def _bn_samples():
     return out
 
 
-register("batch_norm", nin=7, function=False, method=False, functional=True,
+register("batch_norm", nin=6, function=False, method=False, functional=True,
          torch_name="nn.functional.batch_norm", impl=batch_norm, samples=_bn_samples,
          grad_name="NativeBatchNormBackward0")(_bn_kernel)
 _BN = REGISTRY["batch_norm"]
@@ -189,12 +190,13 @@ def _batch_norm_aten(input, weight, bias, running_mean, running_var, training, m
 
 
 # a private entry whose alias installs mt.batch_norm with torch's ATen signature
-register("_batch_norm_aten", nin=7, method=False, aliases=("batch_norm",),
+register("_batch_norm_aten", nin=6, method=False, aliases=("batch_norm",),
          impl=_batch_norm_aten)(_bn_kernel)
 
 
 # ----- instance_norm --------------------------------------------------------------------------
 def _in_kernel(input, running_mean, running_var, weight, bias, momentum, use_input_stats, eps):
+    # momentum is static (a float): a Python scalar input would arrive as a float32 array
     """Instance norm: per sample and channel over the spatial dims; running stats averaged over N."""
     if input.ndim < 3:
         raise ShapeError(f"instance_norm(): expected an input of at least 3 dims (N, C, *), got shape "
@@ -215,7 +217,7 @@ def _in_kernel(input, running_mean, running_var, weight, bias, momentum, use_inp
         n = int(np.prod(input.shape[2:]))
         mean, var = _stat(x, axes, dt)
         if running_mean is not None:
-            m = jnp.asarray(momentum).astype(dt)
+            m = momentum
             bm = lax.stop_gradient(jnp.mean(mean, axis=0).reshape(c))
             bv = lax.stop_gradient(jnp.mean(var, axis=0).reshape(c)) * (n / max(n - 1, 1))
             outs = (((1 - m) * running_mean.astype(dt) + m * bm).astype(running_mean.dtype),
@@ -248,7 +250,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     if use_input_stats and input.dim() >= 2 and int(np.prod(input.shape[2:])) <= 1:
         raise OpValueError(f"Expected more than 1 spatial element when training, got input size "
                            f"torch.Size({list(input.shape)})")
-    res = _IN.call(input, running_mean, running_var, weight, bias, momentum, bool(use_input_stats),
+    res = _IN.call(input, running_mean, running_var, weight, bias, float(momentum), bool(use_input_stats),
                    float(eps))
     if use_input_stats and running_mean is not None:
         _store(running_mean, res[1])
@@ -270,7 +272,7 @@ def _in_samples():
     return out
 
 
-register("instance_norm", nin=6, method=False, functional=True, torch_name="nn.functional.instance_norm",
+register("instance_norm", nin=5, method=False, functional=True, torch_name="nn.functional.instance_norm",
          function=False, impl=instance_norm, samples=_in_samples)(_in_kernel)
 _IN = REGISTRY["instance_norm"]
 
@@ -281,7 +283,7 @@ def _instance_norm_aten(input, weight, bias, running_mean, running_var, use_inpu
     return instance_norm(input, running_mean, running_var, weight, bias, use_input_stats, momentum, eps)
 
 
-register("_instance_norm_aten", nin=6, method=False, aliases=("instance_norm",),
+register("_instance_norm_aten", nin=5, method=False, aliases=("instance_norm",),
          impl=_instance_norm_aten)(_in_kernel)
 
 
