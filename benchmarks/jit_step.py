@@ -1,0 +1,294 @@
+"""Training-step speed: mt eager vs mt.jit (automatic state capture) vs hand-written JAX+optax
+(jax.jit with donation) vs flax.nnx (nnx.jit) vs torch eager, in one run.
+
+Reports the median time per step (after warm-up), first-call compile time, and each time as a
+ratio over hand-written jitted JAX. Workloads: an MLP 784-512-512-10 (batch 128), a tiny MLP
+32-64-64-10 (batch 32, per-call overhead dominates) and a small CNN.
+
+    python benchmarks/jit_step.py [--steps 200] [--workloads mlp,tiny,cnn] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+import minitorch_jax as mt
+
+WORKLOADS = {
+    "mlp": dict(kind="mlp", sizes=(784, 512, 512, 10), batch=128),
+    "tiny": dict(kind="mlp", sizes=(32, 64, 64, 10), batch=32),
+    "cnn": dict(kind="cnn", batch=32),
+}
+
+
+def _sync(x):
+    jax.block_until_ready(x._data if isinstance(x, mt.Tensor) else x)
+
+
+def _time(step, steps, warmup):
+    for _ in range(warmup):
+        _sync(step())
+    times = []
+    for _ in range(steps):
+        t = time.perf_counter()
+        _sync(step())
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def _first_call(step):
+    t = time.perf_counter()
+    _sync(step())
+    return time.perf_counter() - t
+
+
+# ----- the model in each framework -----------------------------------------------------------
+def _mt_model(w):
+    nn = mt.nn
+    if w["kind"] == "mlp":
+        a, b, c, d = w["sizes"]
+        return nn.Sequential(nn.Linear(a, b), nn.ReLU(), nn.Linear(b, c), nn.ReLU(), nn.Linear(c, d))
+    return nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                         nn.Linear(32 * 7 * 7, 10))
+
+
+def _data(w, rng):
+    n = w["batch"]
+    if w["kind"] == "mlp":
+        x = rng.standard_normal((n, w["sizes"][0])).astype("float32")
+        y = rng.integers(0, w["sizes"][-1], n)
+    else:
+        x = rng.standard_normal((n, 1, 28, 28)).astype("float32")
+        y = rng.integers(0, 10, n)
+    return x, y
+
+
+def _mt_steps(w, x, y):
+    model = _mt_model(w)
+    opt = mt.optim.Adam(model.parameters(), lr=1e-3)
+    xt, yt = mt.tensor(x), mt.tensor(y)
+    F = mt.nn.functional
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return (lambda: step(xt, yt)), model
+
+
+def _mt_jit_step(w, x, y):
+    model = _mt_model(w)
+    opt = mt.optim.Adam(model.parameters(), lr=1e-3)
+    xt, yt = mt.tensor(x), mt.tensor(y)
+    F = mt.nn.functional
+
+    @mt.jit
+    def train_step(x, y):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return train_step, model, lambda: train_step(xt, yt)
+
+
+def _jax_params(model):
+    return [(np.asarray(m.weight.detach().numpy()), np.asarray(m.bias.detach().numpy()))
+            for m in model.modules() if isinstance(m, (mt.nn.Linear, mt.nn.Conv2d))]
+
+
+def _jax_forward(w):
+    if w["kind"] == "mlp":
+        def fwd(params, x):
+            for i, (wt, b) in enumerate(params):
+                x = x @ wt.T + b
+                if i < len(params) - 1:
+                    x = jax.nn.relu(x)
+            return x
+        return fwd
+
+    def conv(x, wt, b):
+        y = jax.lax.conv_general_dilated(x, wt, (1, 1), ((1, 1), (1, 1)),
+                                         dimension_numbers=("NCHW", "OIHW", "NCHW"))
+        return y + b[None, :, None, None]
+
+    def pool(x):
+        return jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, (1, 1, 2, 2), (1, 1, 2, 2), "VALID")
+
+    def fwd(params, x):
+        (w1, b1), (w2, b2), (w3, b3) = params
+        x = pool(jax.nn.relu(conv(x, w1, b1)))
+        x = pool(jax.nn.relu(conv(x, w2, b2)))
+        return x.reshape(x.shape[0], -1) @ w3.T + b3
+    return fwd
+
+
+def _jax_step(w, params, x, y, jit=True):
+    fwd = _jax_forward(w)
+    tx = optax.adam(1e-3)
+    params = jax.tree_util.tree_map(jnp.asarray, params)
+    state = [params, tx.init(params)]
+
+    def loss_fn(p, x, y):
+        return optax.softmax_cross_entropy_with_integer_labels(fwd(p, x), y).mean()
+
+    def update(p, s, x, y):
+        loss, g = jax.value_and_grad(loss_fn)(p, x, y)
+        upd, s = tx.update(g, s, p)
+        return optax.apply_updates(p, upd), s, loss
+
+    upd = jax.jit(update, donate_argnums=(0, 1)) if jit else update
+    xj, yj = jnp.asarray(x), jnp.asarray(y)
+
+    def step():
+        state[0], state[1], loss = upd(state[0], state[1], xj, yj)
+        return loss
+    return step
+
+
+def _nnx_step(w, x, y):
+    try:
+        from flax import nnx
+    except Exception:  # pragma: no cover - flax is a dependency, but be robust
+        return None
+    if w["kind"] != "mlp":
+        return None
+    a, b, c, d = w["sizes"]
+
+    class MLP(nnx.Module):
+        def __init__(self, rngs):
+            self.l1 = nnx.Linear(a, b, rngs=rngs)
+            self.l2 = nnx.Linear(b, c, rngs=rngs)
+            self.l3 = nnx.Linear(c, d, rngs=rngs)
+
+        def __call__(self, x):
+            return self.l3(nnx.relu(self.l2(nnx.relu(self.l1(x)))))
+
+    model = MLP(nnx.Rngs(0))
+    try:
+        optimizer = nnx.Optimizer(model, optax.adam(1e-3), wrt=nnx.Param)
+    except TypeError:
+        optimizer = nnx.Optimizer(model, optax.adam(1e-3))
+
+    @nnx.jit
+    def train_step(model, optimizer, x, y):
+        def loss_fn(model):
+            return optax.softmax_cross_entropy_with_integer_labels(model(x), y).mean()
+        loss, grads = nnx.value_and_grad(loss_fn)(model)
+        try:
+            optimizer.update(model, grads)
+        except TypeError:
+            optimizer.update(grads)
+        return loss
+
+    xj, yj = jnp.asarray(x), jnp.asarray(y)
+    return lambda: train_step(model, optimizer, xj, yj)
+
+
+def _torch_step(w, model, x, y):
+    try:
+        import torch
+    except ImportError:
+        return None
+    tnn = torch.nn
+    if w["kind"] == "mlp":
+        a, b, c, d = w["sizes"]
+        tm = tnn.Sequential(tnn.Linear(a, b), tnn.ReLU(), tnn.Linear(b, c), tnn.ReLU(), tnn.Linear(c, d))
+    else:
+        tm = tnn.Sequential(tnn.Conv2d(1, 16, 3, padding=1), tnn.ReLU(), tnn.MaxPool2d(2),
+                            tnn.Conv2d(16, 32, 3, padding=1), tnn.ReLU(), tnn.MaxPool2d(2), tnn.Flatten(),
+                            tnn.Linear(32 * 7 * 7, 10))
+    opt = torch.optim.Adam(tm.parameters(), lr=1e-3)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+
+    def step():
+        opt.zero_grad()
+        loss = tnn.functional.cross_entropy(tm(xt), yt)
+        loss.backward()
+        opt.step()
+        return loss.detach().numpy()
+    return step
+
+
+def run(workloads, steps, warmup, eager_steps):
+    rows = []
+    for name in workloads:
+        w = WORKLOADS[name]
+        rng = np.random.default_rng(0)
+        x, y = _data(w, rng)
+        mt.manual_seed(0)
+        row = {"workload": name}
+        eager, model = _mt_steps(w, x, y)
+        row["mt_eager"] = _time(eager, eager_steps, 3)
+        mt.manual_seed(0)
+        train_step, model_j, run_jit = _mt_jit_step(w, x, y)
+        _sync(run_jit())  # eager warm-up call (creates gradients and optimizer state)
+        row["mt_jit_compile"] = _first_call(run_jit)
+        row["mt_jit"] = _time(run_jit, steps, warmup)
+        assert train_step.num_compiles == 1, train_step.explain()
+        params = _jax_params(model_j)
+        jstep = _jax_step(w, params, x, y)
+        row["jax_jit_compile"] = _first_call(jstep)
+        row["jax_jit"] = _time(jstep, steps, warmup)
+        nnx_step = _nnx_step(w, x, y)
+        if nnx_step is not None:
+            row["nnx_jit_compile"] = _first_call(nnx_step)
+            row["nnx_jit"] = _time(nnx_step, steps, warmup)
+        tstep = _torch_step(w, model, x, y)
+        if tstep is not None:
+            import torch
+            torch.set_num_threads(max(1, torch.get_num_threads()))
+            row["torch_eager"] = _time(tstep, eager_steps, 3)
+        rows.append(row)
+    return rows
+
+
+def report(rows):
+    cols = [("mt_eager", "mt eager"), ("mt_jit", "mt.jit"), ("jax_jit", "JAX jit"), ("nnx_jit", "nnx.jit"),
+            ("torch_eager", "torch eager")]
+    host = platform.processor() or platform.machine()
+    print(f"jax {jax.__version__} on {jax.devices()[0].platform}, {host}")
+    print(f"{'workload':10s}" + "".join(f"{label:>22s}" for _, label in cols)
+          + f"{'compile mt.jit/JAX':>22s}")
+    for r in rows:
+        base = r["jax_jit"]
+        cells = []
+        for key, _ in cols:
+            v = r.get(key)
+            cells.append(f"{v * 1e3:9.3f} ms ({v / base:5.2f}x)" if v else f"{'-':>22s}")
+        comp = f"{r['mt_jit_compile']:.2f}s / {r['jax_jit_compile']:.2f}s"
+        print(f"{r['workload']:10s}" + "".join(f"{c:>22s}" for c in cells) + f"{comp:>22s}")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--steps", type=int, default=200)
+    p.add_argument("--warmup", type=int, default=20)
+    p.add_argument("--eager-steps", type=int, default=30)
+    p.add_argument("--workloads", default="mlp,tiny,cnn")
+    p.add_argument("--json", default=None)
+    a = p.parse_args(argv)
+    rows = run(a.workloads.split(","), a.steps, a.warmup, a.eager_steps)
+    report(rows)
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"rows": rows, "jax": jax.__version__, "device": str(jax.devices()[0])}, f, indent=1)
+    return rows
+
+
+if __name__ == "__main__":
+    main()
