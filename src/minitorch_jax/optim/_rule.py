@@ -7,7 +7,7 @@ A :class:`Rule` describes one optimizer family with pure jax functions of one pa
 * ``hyper(group)``: the hyperparameter values in ``names`` order, derived with plain arithmetic from
   the group (so Python floats, Tensors or jax tracers all work) - they enter the compiled update as
   one array, never as constants, so changing ``group['lr']`` never recompiles;
-* ``init(p, static)``: the initial per-parameter state (torch's key names);
+* ``init(p, h, static)``: the initial per-parameter state (torch's key names; ``h``: hyperparameters);
 * ``update(p, g, state, h, static)``: ``(new_param, new_state)``, torch's arithmetic in order.
 
 :func:`transformation` turns a rule into an ``optax.GradientTransformation`` with the hyperparameters
@@ -17,7 +17,8 @@ in its state (``RuleState(hyperparams, slots)``), usable with plain optax/jax.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -25,8 +26,8 @@ import numpy as np
 import optax
 
 from .. import _dtype
-from .._tensor import Tensor, _wrap
 from .._grad_mode import enable_grad
+from .._tensor import Tensor, _wrap
 from .optimizer import Optimizer
 
 __all__ = ["Rule", "RuleOptimizer", "RuleState", "transformation", "group_step_fn"]
@@ -81,13 +82,25 @@ def _split(rule: Rule, hyper, dtype) -> dict:
     return {n: hyper[i].astype(dtype) for i, n in enumerate(rule.names)}
 
 
+def _as_real(a):
+    return jnp.stack([a.real, a.imag], -1) if jnp.iscomplexobj(a) else a
+
+
 def _group_step(rule: Rule, static, params, grads, states, hyper):
     new_params, new_states = [], []
     for p, g, st in zip(params, grads, states):
+        cplx = jnp.iscomplexobj(p)
+        if cplx:  # as torch: complex parameters are updated as their real view [..., 2]
+            p, g = _as_real(p), _as_real(g)
+            st = None if st is None else {k: _as_real(v) for k, v in st.items()}
         h = _split(rule, hyper, p.dtype)
         if st is None:
             st = rule.init(p, h, static)
         npar, nst = rule.update(p, g, st, h, static)
+        if cplx:
+            back = lambda a: jax.lax.complex(a[..., 0], a[..., 1])  # noqa: E731
+            npar = back(npar)
+            nst = {k: back(v) if v.shape == p.shape and v.ndim else v for k, v in nst.items()}
         new_params.append(npar)
         new_states.append(nst)
     return new_params, new_states
@@ -106,7 +119,7 @@ def group_step_fn(rule: Rule, static):
         def run(params, grads, states, hyper):
             return _group_step(rule, static, params, grads, states, hyper)
         run.__name__ = f"{rule.name}_group_step"
-        fn = _JITS[key] = jax.jit(run)
+        fn = _JITS[key] = jax.jit(run, inline=True)
     return fn
 
 
@@ -214,7 +227,7 @@ class RuleOptimizer(Optimizer):
                 a = p._data
                 arrs.append(a)
                 grads.append(g._data)
-                if a.dtype == np.float64:
+                if a.dtype == np.float64 or a.dtype == np.complex128:
                     f64 = True
                 st = state.get(p)
                 sts.append({k: v._data for k, v in st.items()} if st else None)
@@ -236,8 +249,3 @@ class RuleOptimizer(Optimizer):
                             t._data = v
                             t._version += 1
         return loss
-
-    @staticmethod
-    def _step_init(p, dtype=None):
-        """A zero ``'step'`` scalar (float32, or float64 when that is the default dtype, as torch)."""
-        return jnp.zeros((), dtype or _scalar_dtype())

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from ._checks import check_eps, check_lr, check_nonneg
 from .._tensor import _wrap
+from ._checks import check_eps, check_lr, check_nonneg
 from ._rule import Rule, RuleOptimizer, step_zero, unit_step
 
 __all__ = ["Adagrad"]
