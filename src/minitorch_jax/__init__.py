@@ -15,6 +15,7 @@ from . import (
     random,
     return_types,
 )
+from ._control_flow import cond, scan, while_loop
 from ._creation import (
     arange,
     as_tensor,
