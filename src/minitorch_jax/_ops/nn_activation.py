@@ -460,6 +460,15 @@ for _name, _pub, _fn in [("elu", elu, False), ("leaky_relu", leaky_relu, False),
                          ("rrelu", rrelu, True)]:
     _inplace_entry(_name, _pub, _fn)
 
+def _relu_inplace(input):
+    """In-place ReLU (torch.relu_ / F.relu_): rebinds ``input``; returns it."""
+    check_inplace(input, "relu_")
+    return commit_inplace(input, _f("relu")(input), "relu_")
+
+
+register("relu_", functional=True, method=False, impl=_relu_inplace, torch_name="nn.functional.relu_",
+         samples=lambda: [Sample(A(3, 4), grad=False), Sample(A(3, 4))])(lambda input: input)
+
 _threshold_public = threshold
 
 
