@@ -351,6 +351,9 @@ def dispatch(op: OpDef, targs, rest, kwargs):
             arrays.append(a)
             has_scalar = True
         else:
+            if getattr(a, "_mt_deferred", False):  # a placeholder graph: record instead of running
+                from ..jit._placeholder import record
+                return record(op, targs, rest, kwargs)
             arrays.append(_to_array(a, op.name))
     if rest:
         rest = _freeze(rest)

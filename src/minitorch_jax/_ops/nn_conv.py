@@ -115,7 +115,8 @@ def _conv(op, nd, x, w, bias, stride, padding, dilation, groups, precision):
     eff = [d * (kk - 1) + 1 for d, kk in zip(dilation, k)]
     if any(a < b for a, b in zip(padded, eff)):
         raise ShapeError(f"{op}(): Calculated padded input size per channel: "
-                         f"({' x '.join(map(str, padded))}). Kernel size: ({' x '.join(map(str, eff))}). Kernel size can't be greater than "
+                         f"({' x '.join(map(str, padded))}). Kernel size: ({' x '.join(map(str, eff))}). "
+                         f"Kernel size can't be greater than "
                          f"actual input size")
     out = lax.conv_general_dilated(x, w, stride, pads, rhs_dilation=dilation, dimension_numbers=_DN[nd],
                                    feature_group_count=groups, precision=precision)

@@ -115,14 +115,15 @@ def _gather_max(x, nd, idx, valid, outs):
 
 def _max_pool(op, nd, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     k, s, p, d, outs = _plan(op, x, nd, kernel_size, stride, padding, dilation, ceil_mode)
-    if not return_indices:
+    if not return_indices and all(e == 1 for e in d):  # (jax has no VJP for dilated max windows)
         return _reduce(x, nd, k, s, p, d, outs, _lowest(x.dtype), lax.max)
     dims = []
     for n, kk, ss, pp, dd, o in zip(x.shape[-nd:], k, s, p, d, outs):
         pos = np.arange(o)[:, None] * ss - pp + np.arange(kk)[None, :] * dd
         dims.append((pos, (pos >= 0) & (pos < n)))
     idx, valid = _table(x.shape[-nd:], dims)
-    return _gather_max(x, nd, idx, valid, outs)
+    val, ind = _gather_max(x, nd, idx, valid, outs)
+    return (val, ind) if return_indices else val
 
 
 def _divisor(ins, k, s, p, outs, count_include_pad):

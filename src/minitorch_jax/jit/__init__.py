@@ -12,9 +12,10 @@ import types
 
 from ._compiled import CompiledFunction, JitError, RecompileError
 from ._module import OptimizedModule
+from ._placeholder import Deferred, placeholder
 from ._switch import disable, enable, get_stance, is_enabled, set_enabled, set_stance
 
-__all__ = ["jit", "compile", "CompiledFunction", "OptimizedModule", "JitError", "RecompileError",
+__all__ = ["jit", "compile", "placeholder", "Deferred", "CompiledFunction", "OptimizedModule", "JitError", "RecompileError",
            "set_enabled",
            "is_enabled", "disable", "enable", "set_stance", "get_stance"]
 

@@ -14,10 +14,34 @@ __all__ = ["multi_head_attention_forward"]
 _MHA = REGISTRY["_mha"]
 
 
-def mha_call(query, key, value, embed_dim_to_check, num_heads, in_proj_weight, in_proj_bias, bias_k, bias_v,
-             add_zero_attn, dropout_p, out_proj_weight, out_proj_bias, training, key_padding_mask,
-             need_weights, attn_mask, use_separate_proj_weight, q_proj_weight, k_proj_weight, v_proj_weight,
-             static_k, static_v, average_attn_weights, is_causal, batch_first):
+def mha_call(
+    query,
+    key,
+    value,
+    embed_dim_to_check,
+    num_heads,
+    in_proj_weight,
+    in_proj_bias,
+    bias_k,
+    bias_v,
+    add_zero_attn,
+    dropout_p,
+    out_proj_weight,
+    out_proj_bias,
+    training,
+    key_padding_mask,
+    need_weights,
+    attn_mask,
+    use_separate_proj_weight,
+    q_proj_weight,
+    k_proj_weight,
+    v_proj_weight,
+    static_k,
+    static_v,
+    average_attn_weights,
+    is_causal,
+    batch_first,
+):
     """:func:`multi_head_attention_forward` with a ``batch_first`` flag (used by the module): one
     dispatch of the fused ``_mha`` op. Returns ``(attn_output, attn_weights or None)``."""
     if use_separate_proj_weight:
@@ -41,22 +65,66 @@ def mha_call(query, key, value, embed_dim_to_check, num_heads, in_proj_weight, i
         same = 0
     p = float(dropout_p) if training else 0.0
     gen = _random.default_generator if p > 0.0 else None
-    outs = _MHA.call(query, key, value, in_proj_weight, in_proj_bias, q_proj_weight, k_proj_weight,
-                     v_proj_weight, bias_k, bias_v, out_proj_weight, out_proj_bias, key_padding_mask, attn_mask,
-                     None if gen is None else gen._key, static_k, static_v, embed_dim_to_check, num_heads, same,
-                     bool(add_zero_attn), p, bool(need_weights), bool(average_attn_weights), bool(is_causal),
-                     bool(batch_first))
+    outs = _MHA.call(
+        query,
+        key,
+        value,
+        in_proj_weight,
+        in_proj_bias,
+        q_proj_weight,
+        k_proj_weight,
+        v_proj_weight,
+        bias_k,
+        bias_v,
+        out_proj_weight,
+        out_proj_bias,
+        key_padding_mask,
+        attn_mask,
+        None if gen is None else gen._key,
+        static_k,
+        static_v,
+        embed_dim_to_check,
+        num_heads,
+        same,
+        bool(add_zero_attn),
+        p,
+        bool(need_weights),
+        bool(average_attn_weights),
+        bool(is_causal),
+        bool(batch_first),
+    )
     if gen is not None:
         gen._key = outs[-1]._data
     return outs[0], (outs[1] if need_weights else None)
 
 
-def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_heads, in_proj_weight, in_proj_bias,
-                                 bias_k, bias_v, add_zero_attn, dropout_p, out_proj_weight, out_proj_bias,
-                                 training=True, key_padding_mask=None, need_weights=True, attn_mask=None,
-                                 use_separate_proj_weight=False, q_proj_weight=None, k_proj_weight=None,
-                                 v_proj_weight=None, static_k=None, static_v=None, average_attn_weights=True,
-                                 is_causal=False):
+def multi_head_attention_forward(
+    query,
+    key,
+    value,
+    embed_dim_to_check,
+    num_heads,
+    in_proj_weight,
+    in_proj_bias,
+    bias_k,
+    bias_v,
+    add_zero_attn,
+    dropout_p,
+    out_proj_weight,
+    out_proj_bias,
+    training=True,
+    key_padding_mask=None,
+    need_weights=True,
+    attn_mask=None,
+    use_separate_proj_weight=False,
+    q_proj_weight=None,
+    k_proj_weight=None,
+    v_proj_weight=None,
+    static_k=None,
+    static_v=None,
+    average_attn_weights=True,
+    is_causal=False,
+):
     """Multi-head attention as ``nn.MultiheadAttention`` computes it (``F.multi_head_attention_forward``).
 
     Args:
@@ -76,7 +144,31 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
     Returns:
         ``(attn_output (L, N, E), attn_weights (N, L, S) or (N, num_heads, L, S), or None)``.
     """
-    return mha_call(query, key, value, embed_dim_to_check, num_heads, in_proj_weight, in_proj_bias, bias_k,
-                    bias_v, add_zero_attn, dropout_p, out_proj_weight, out_proj_bias, training, key_padding_mask,
-                    need_weights, attn_mask, use_separate_proj_weight, q_proj_weight, k_proj_weight,
-                    v_proj_weight, static_k, static_v, average_attn_weights, is_causal, False)
+    return mha_call(
+        query,
+        key,
+        value,
+        embed_dim_to_check,
+        num_heads,
+        in_proj_weight,
+        in_proj_bias,
+        bias_k,
+        bias_v,
+        add_zero_attn,
+        dropout_p,
+        out_proj_weight,
+        out_proj_bias,
+        training,
+        key_padding_mask,
+        need_weights,
+        attn_mask,
+        use_separate_proj_weight,
+        q_proj_weight,
+        k_proj_weight,
+        v_proj_weight,
+        static_k,
+        static_v,
+        average_attn_weights,
+        is_causal,
+        False,
+    )

@@ -13,3 +13,8 @@ from .._ops import FUNCTIONAL as _FUNCTIONAL
 globals().update(_FUNCTIONAL)
 
 from ._functional_attention import *  # noqa: E402, F403
+
+
+def relu(input, inplace: bool = False):
+    """``max(x, 0)`` (``inplace=True`` rebinds ``input``, as ``F.relu_``)."""
+    return _FUNCTIONAL["relu_"](input) if inplace else _FUNCTIONAL["relu"](input)

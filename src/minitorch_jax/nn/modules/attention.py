@@ -18,7 +18,8 @@ class NonDynamicallyQuantizableLinear(Linear):
 
 class MultiheadAttention(Module):
     """Multi-head attention (``nn.MultiheadAttention``):
-    ``MultiHead(Q, K, V) = Concat(head_1..head_h) W_O`` with ``head_i = Attention(Q W_Q^i, K W_K^i, V W_V^i)``.
+    ``MultiHead(Q, K, V) = Concat(head_1..head_h) W_O`` with
+    ``head_i = Attention(Q W_Q^i, K W_K^i, V W_V^i)``.
 
     Args:
         embed_dim: model dimension ``E`` (split across heads). num_heads: number of heads (must divide E).
@@ -36,11 +37,25 @@ class MultiheadAttention(Module):
 
     __constants__ = ["batch_first"]
 
-    def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False, add_zero_attn=False,
-                 kdim=None, vdim=None, batch_first=False, device=None, dtype=None) -> None:
+    def __init__(
+        self,
+        embed_dim,
+        num_heads,
+        dropout=0.0,
+        bias=True,
+        add_bias_kv=False,
+        add_zero_attn=False,
+        kdim=None,
+        vdim=None,
+        batch_first=False,
+        device=None,
+        dtype=None,
+    ) -> None:
         if embed_dim <= 0 or num_heads <= 0:
-            raise ValueError(f"embed_dim and num_heads must be greater than 0, got embed_dim={embed_dim} and "
-                             f"num_heads={num_heads} instead")
+            raise ValueError(
+                f"embed_dim and num_heads must be greater than 0, got embed_dim={embed_dim} and "
+                f"num_heads={num_heads} instead"
+            )
         fk = {"device": device, "dtype": dtype}
         super().__init__()
         self.embed_dim = embed_dim
@@ -92,8 +107,17 @@ class MultiheadAttention(Module):
         if self.bias_v is not None:
             init.xavier_normal_(self.bias_v)
 
-    def forward(self, query, key, value, key_padding_mask=None, need_weights=True, attn_mask=None,
-                average_attn_weights=True, is_causal=False):
+    def forward(
+        self,
+        query,
+        key,
+        value,
+        key_padding_mask=None,
+        need_weights=True,
+        attn_mask=None,
+        average_attn_weights=True,
+        is_causal=False,
+    ):
         """Attend from ``query`` to ``key``/``value``.
 
         Args:
@@ -106,8 +130,31 @@ class MultiheadAttention(Module):
             ``(attn_output, attn_weights or None)``.
         """
         sep = not self._qkv_same_embed_dim
-        return mha_call(query, key, value, self.embed_dim, self.num_heads, self.in_proj_weight,
-                        self.in_proj_bias, self.bias_k, self.bias_v, self.add_zero_attn, self.dropout,
-                        self.out_proj.weight, self.out_proj.bias, self.training, key_padding_mask, need_weights,
-                        attn_mask, sep, self.q_proj_weight, self.k_proj_weight, self.v_proj_weight, None, None,
-                        average_attn_weights, is_causal, self.batch_first)
+        return mha_call(
+            query,
+            key,
+            value,
+            self.embed_dim,
+            self.num_heads,
+            self.in_proj_weight,
+            self.in_proj_bias,
+            self.bias_k,
+            self.bias_v,
+            self.add_zero_attn,
+            self.dropout,
+            self.out_proj.weight,
+            self.out_proj.bias,
+            self.training,
+            key_padding_mask,
+            need_weights,
+            attn_mask,
+            sep,
+            self.q_proj_weight,
+            self.k_proj_weight,
+            self.v_proj_weight,
+            None,
+            None,
+            average_attn_weights,
+            is_causal,
+            self.batch_first,
+        )

@@ -12,6 +12,9 @@ import math
 import numbers
 import warnings
 
+import jax.numpy as jnp
+import numpy as np
+
 from ... import _random
 from ..._creation import empty
 from ..._ops._registry import REGISTRY
@@ -25,6 +28,29 @@ __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell"
 _STACK = REGISTRY["_rnn_stack"].call
 _CELL = REGISTRY["_rnn_cell"].call
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+
+def _uniform_all(params, hidden_size) -> None:
+    """``init.uniform_(p, -k, k)`` for every parameter, k = 1/sqrt(hidden_size), as ONE draw.
+
+    One uniform draw of a power-of-two length is split on the host, so building a layer compiles
+    at most one sampler (per size class and dtype) instead of one per parameter shape.
+    """
+    stdv = 1.0 / math.sqrt(hidden_size) if hidden_size > 0 else 0
+    by_dtype: dict = {}
+    for p in params:
+        by_dtype.setdefault(p.dtype, []).append(p)
+    for dt, ps in by_dtype.items():
+        total = sum(p.numel() for p in ps)
+        flat = empty(1 << max(total - 1, 1).bit_length(), dtype=dt)
+        init.uniform_(flat, -stdv, stdv)
+        vals = np.asarray(flat._data)
+        start = 0
+        for p in ps:
+            n = p.numel()
+            p._data = jnp.asarray(vals[start:start + n].reshape(tuple(p.shape)))
+            p._version += 1
+            start += n
 
 
 class RNNBase(Module):
@@ -124,9 +150,7 @@ class RNNBase(Module):
 
     def reset_parameters(self) -> None:
         """Re-initialise every weight and bias from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))."""
-        stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
-        for weight in self.parameters():
-            init.uniform_(weight, -stdv, stdv)
+        _uniform_all(list(self.parameters()), self.hidden_size)
 
     def extra_repr(self) -> str:
         s = "{input_size}, {hidden_size}"
@@ -274,9 +298,7 @@ class RNNCellBase(Module):
 
     def reset_parameters(self) -> None:
         """Re-initialise every weight and bias from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))."""
-        stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
-        for weight in self.parameters():
-            init.uniform_(weight, -stdv, stdv)
+        _uniform_all(list(self.parameters()), self.hidden_size)
 
     def _cell(self, mode, input, hx, cx):
         p = self._parameters
