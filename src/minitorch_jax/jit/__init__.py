@@ -11,11 +11,13 @@ import sys
 import types
 
 from ._compiled import CompiledFunction, JitError, RecompileError
+from ._export import LoadedFunction, TracedFunction, load, save, trace
 from ._module import OptimizedModule
 from ._placeholder import Deferred, placeholder
 from ._switch import disable, enable, get_stance, is_enabled, set_enabled, set_stance
 
-__all__ = ["jit", "compile", "placeholder", "Deferred", "CompiledFunction", "OptimizedModule", "JitError", "RecompileError",
+__all__ = ["jit", "compile", "placeholder", "Deferred", "trace", "save", "load", "TracedFunction",
+           "LoadedFunction", "CompiledFunction", "OptimizedModule", "JitError", "RecompileError",
            "set_enabled",
            "is_enabled", "disable", "enable", "set_stance", "get_stance"]
 
