@@ -27,6 +27,7 @@ import optax
 
 from .. import _dtype
 from .._grad_mode import enable_grad
+from .._state_version import bump as _bump
 from .._tensor import Tensor, _wrap
 from .optimizer import Optimizer
 
@@ -245,6 +246,7 @@ class RuleOptimizer(Optimizer):
                         t = st.get(k)
                         if t is None:
                             st[k] = _wrap(v)
+                            _bump()  # new state tensors: mt.jit must capture them
                         else:
                             t._data = v
                             t._version += 1

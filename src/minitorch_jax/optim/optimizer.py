@@ -15,6 +15,7 @@ import warnings
 from collections import OrderedDict, defaultdict
 from itertools import chain
 
+from .._state_version import bump as _bump
 from .._tensor import Tensor, _wrap
 from ..utils.hooks import RemovableHandle
 
@@ -164,6 +165,7 @@ class Optimizer:
         if not seen.isdisjoint(tensors):
             raise ValueError("some parameters appear in more than one parameter group")
         self.param_groups.append(param_group)
+        _bump()
 
     def _validate_group(self, group: dict) -> None:
         """Check a group's hyperparameter values (subclasses raise torch's ValueErrors here)."""
@@ -270,6 +272,7 @@ class Optimizer:
         Raises:
             ValueError: when the number of groups or a group's size differs.
         """
+        _bump()
         state_dict = state_dict.copy()
         for hook in self._optimizer_load_state_dict_pre_hooks.values():
             res = hook(self, state_dict)
