@@ -9,6 +9,7 @@ removed again.
 
 from __future__ import annotations
 
+import operator
 import types
 
 import jax
@@ -105,6 +106,7 @@ class Capture:
         self.optimizers: list = []
         self.hp_slots: list = []
         self.hp_static: list = []
+        self.hp_getters: list = []
         self.version = -1
 
 
@@ -225,6 +227,9 @@ def discover(roots) -> Capture:
                 else:
                     static_keys.append(k)
             cap.hp_static.append((group, tuple(static_keys)))
+            if static_keys:
+                get = operator.itemgetter(*static_keys)
+                cap.hp_getters.append((group, get))
 
     _walk(roots, on_tensor, on_generator, cap.modules.append, on_optimizer)
     # a module reached twice is listed twice by append: keep each once, in order

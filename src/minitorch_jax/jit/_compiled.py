@@ -16,6 +16,7 @@ Two kinds of program:
 
 from __future__ import annotations
 
+import operator
 import sys
 import threading
 import time
@@ -36,6 +37,7 @@ __all__ = ["CompiledFunction", "JitError", "RecompileError"]
 
 warnings.filterwarnings("ignore", message="Some donated buffers were not usable")
 
+_TRAINING = operator.attrgetter("training")
 _TRACE_LOCK = threading.RLock()  # tracing swaps tracers into shared objects: one trace at a time
 _Tracer = jax.core.Tracer
 
@@ -307,10 +309,17 @@ class CompiledFunction:
         return cap
 
     def _key(self, cap, spec, dyn):
-        hp_static = tuple(tuple(_hashable(g[k]) for k in keys) for g, keys in cap.hp_static)
-        training = tuple(m.training for m in cap.modules)
-        avals = tuple((a.shape, a.dtype) for a in dyn)
-        return (spec, STATE.grad, _dtype.get_default_dtype().name, training, hp_static, cap.version, avals)
+        # the guards, gathered with C-level getters: this runs on every call
+        hp_static = tuple([get(g) for g, get in cap.hp_getters])
+        training = tuple(map(_TRAINING, cap.modules))
+        avals = tuple([(a.shape, a.dtype) for a in dyn])
+        key = (spec, STATE.grad, _dtype._default[0].name, training, hp_static, cap.version, avals)
+        try:
+            hash(key)
+        except TypeError:  # an unhashable hyperparameter value (a list ...): compare it by value
+            hp_static = tuple(tuple(_hashable(g[k]) for k in keys) for g, keys in cap.hp_static)
+            key = (spec, STATE.grad, _dtype._default[0].name, training, hp_static, cap.version, avals)
+        return key
 
     def _call(self, args, kwargs):
         cap = self._capture(args, kwargs)
@@ -506,13 +515,14 @@ class CompiledFunction:
 
     # ----- running a program ----------------------------------------------------------------
     def _gather(self, cap, copy=True, grads=True):
-        data = []
-        donate = self.donate and copy
-        for t in cap.tensors:
-            a = t._data
-            if donate and sys.getrefcount(a) > 3:
-                a = jnp.copy(a)  # another tensor shares this array: donate a private copy, keep theirs
-            data.append(a)
+        data = [t._data for t in cap.tensors]
+        if self.donate and copy:
+            refs = sys.getrefcount
+            for i in range(len(data)):
+                # referenced by its tensor, this list and the call only: donate it; otherwise another
+                # tensor shares it (a state_dict snapshot ...): donate a private copy, keep theirs
+                if refs(data[i]) > 3:
+                    data[i] = jnp.copy(data[i])
         if grads:
             grads = [None if t._grad is None else t._grad._data for t in cap.tensors]
         else:  # a differentiable forward never touches .grad: keep it out of the program
