@@ -577,7 +577,9 @@ def test_draws_trace_with_a_swapped_key():
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
 
-def test_one_compiled_function_per_distribution_shape_dtype(monkeypatch):
+def test_one_compiled_sampler_per_distribution_and_dtype(monkeypatch):
+    """Samples come in fixed-size chunks: one compiled sampler serves every shape and every
+    parameter value (no retrace per shape while a model is built)."""
     calls = []
     orig = R._SAMPLERS["uniform"]
 
@@ -586,11 +588,11 @@ def test_one_compiled_function_per_distribution_shape_dtype(monkeypatch):
         return orig(*args)
 
     monkeypatch.setitem(R._SAMPLERS, "uniform", counting)
-    shape = (7, 13)
-    R._CACHE.pop(("uniform", (shape, np.dtype("float32"))), None)
-    x = mt.zeros(*shape)
-    for lo in (-1.0, -2.0, -3.5, 0.25, -7):
-        x.uniform_(lo, 1.5)
-    assert len(calls) == 1, "new parameter values must not retrace"
-    assert ("uniform", (shape, np.dtype("float32"))) in R._CACHE
-    R._CACHE.pop(("uniform", (shape, np.dtype("float32"))), None)
+    R._CHUNKERS.pop(("uniform", np.dtype("float32")), None)
+    for shape in ((7, 13), (20, 30), (5000,)):
+        x = mt.zeros(*shape)
+        for lo in (-1.0, -2.0, -3.5, 0.25, -7):
+            x.uniform_(lo, 1.5)
+            assert float(x.min()) >= lo and float(x.max()) < 1.5
+    assert len(calls) == 1, "new shapes or parameter values must not retrace"
+    R._CHUNKERS.pop(("uniform", np.dtype("float32")), None)

@@ -166,14 +166,24 @@ def _fill(name, value_fn):
     return create
 
 
-zeros = _fill("zeros", jnp.zeros)
+def _host_filled(value):
+    """A constant-filled array made on the host for small sizes: a transfer, not an XLA program
+    compiled per shape (model construction creates many shapes once each)."""
+    def make(shape, dt):
+        if math.prod(shape) <= (1 << 20):
+            return jnp.asarray(np.full(shape, value, dtype=dt))
+        return jnp.full(shape, value, dt)
+    return make
+
+
+zeros = _fill("zeros", _host_filled(0))
 zeros.__doc__ = """A tensor of zeros with the given size (``zeros(2, 3)`` or ``zeros((2, 3))``).
 
     Args:
         dtype: element type (default float32); device, requires_grad as in torch."""
-ones = _fill("ones", jnp.ones)
+ones = _fill("ones", _host_filled(1))
 ones.__doc__ = "A tensor of ones with the given size; arguments as :func:`zeros`."
-empty = _fill("empty", jnp.zeros)
+empty = _fill("empty", _host_filled(0))
 empty.__doc__ = ("An 'uninitialised' tensor of the given size (zero-filled: JAX has no "
                  "uninitialised memory); arguments as :func:`zeros`.")
 
@@ -214,9 +224,9 @@ def _like(name, value_fn):
     return create
 
 
-zeros_like = _like("zeros_like", jnp.zeros)
-ones_like = _like("ones_like", jnp.ones)
-empty_like = _like("empty_like", jnp.zeros)
+zeros_like = _like("zeros_like", _host_filled(0))
+ones_like = _like("ones_like", _host_filled(1))
+empty_like = _like("empty_like", _host_filled(0))
 
 
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False,

@@ -22,6 +22,7 @@ dtypes, argument checks and error kinds follow torch.
 from __future__ import annotations
 
 import builtins
+import math
 import operator
 import secrets
 import weakref
@@ -323,15 +324,74 @@ def _compile(kind: str, static: tuple):
     return f
 
 
+# Elementwise samplers whose static part is (shape, dtype) and whose parameters are scalars draw
+# in fixed-size chunks: chunk i holds the samples of fold_in(key, i). One compiled chunk sampler
+# per (kind, dtype) then serves every shape - building a model with many layer shapes would
+# otherwise compile a sampler per shape - and inside mt.jit the same chunks come from one vmap,
+# so a compiled function draws exactly what the eager code draws.
+_BUCKETED = frozenset({"rand", "randn", "uniform", "normal", "randint", "bernoulli", "exponential",
+                       "geometric", "cauchy", "log_normal"})
+_CHUNK = 4096
+_CHUNKERS: dict = {}
+
+
+def _split_raw(raw_key):
+    key, sub = jax.random.split(jax.random.wrap_key_data(raw_key, impl="threefry2x32"))
+    return jax.random.key_data(key), jax.random.key_data(sub)
+
+
+_SPLIT = jax.jit(_split_raw, inline=True)
+
+
+def _chunker(kind: str, dt):
+    """``f(sub_key, i, *params) -> chunk i`` (``_CHUNK`` samples), jitted once per kind/dtype."""
+    f = _CHUNKERS.get((kind, dt))
+    if f is None:
+        sampler = _SAMPLERS[kind]
+
+        def chunk(raw, i, *params):
+            k = jax.random.fold_in(jax.random.wrap_key_data(raw, impl="threefry2x32"), i)
+            return sampler(k, (_CHUNK,), dt, *params)
+        f = _CHUNKERS[(kind, dt)] = (chunk, jax.jit(chunk, inline=True))
+    return f
+
+
+def _chunked_draw(gen, kind, shape, dt, params):
+    n = math.prod(shape)
+    m = max(1, -(-n // _CHUNK))
+    gen._key, sub = _SPLIT(gen._key)
+    raw_fn, jitted = _chunker(kind, dt)
+    traced = isinstance(sub, jax.core.Tracer) or any(isinstance(p, jax.core.Tracer) for p in params)
+    if traced or _not_host(sub):
+        if m == 1:
+            flat = jitted(sub, np.int32(0), *params)
+        else:
+            flat = jax.vmap(lambda i: raw_fn(sub, i, *params))(jnp.arange(m, dtype=jnp.int32)).reshape(-1)
+        return flat[:n].reshape(shape)
+    parts = [np.asarray(jitted(sub, np.int32(i), *params)) for i in range(m)]
+    flat = parts[0] if m == 1 else np.concatenate(parts)
+    return jnp.asarray(flat[:n].reshape(shape))  # made on the host: no program compiled per shape
+
+
 def draw(gen: Generator, kind: str, static: tuple, *params):
     """Draw from ``gen``: one cached jitted call; ``gen._key`` is rebound to the new key.
 
     ``static`` (shapes, dtypes, counts) selects the compiled function; ``params`` (scalars or
-    jax arrays) are traced inputs, so new parameter values never recompile.
+    jax arrays) are traced inputs, so new parameter values never recompile. Elementwise kinds
+    are drawn in chunks (see ``_BUCKETED``), the same way eagerly and inside ``mt.jit``.
     """
+    if kind in _BUCKETED:
+        return _chunked_draw(gen, kind, static[0], static[1], params)
     f = _CACHE.get((kind, static)) or _compile(kind, static)
     gen._key, out = f(gen._key, *params)
     return out
+
+
+def _not_host(arr) -> builtins.bool:
+    try:
+        return next(iter(arr.devices())).platform != "cpu"
+    except Exception:
+        return True
 
 
 def check_flag(flag, exc: Exception) -> None:
