@@ -113,6 +113,7 @@ register("pad", function=False, method=False, functional=True, torch_name="nn.fu
 
 # ----- interpolate ---------------------------------------------------------------------------------
 _INTERP_DIMS = {"linear": 1, "bilinear": 2, "trilinear": 3, "bicubic": 2}
+_LINEAR = ("linear", "bilinear", "trilinear")
 
 
 def _cubic_weights(t, a=-0.75):
@@ -164,7 +165,12 @@ def _interp_kernel(input, sizes, scales, mode, align_corners):
     ft = np.float64 if x.dtype == jnp.float64 else np.float32
     for a, (n, o) in enumerate(zip(x.shape[2:], sizes)):
         sc = scales[a] if scales is not None else None
-        if not align_corners and sc is None and n == o and mode != "bicubic":
+        # torch's CPU kernels copy a dim of unchanged size whatever the scale (linear modes, 2-D
+        # nearest) and shift for an exact 2x (2-D nearest); 1-D/3-D nearest use the formula
+        if n == o and (mode in _LINEAR or (mode == "nearest" and len(sizes) == 2)):
+            continue
+        if mode == "nearest" and o == 2 * n and len(sizes) == 2:
+            x = jnp.take(x, jnp.asarray(np.arange(o) >> 1), axis=2 + a)
             continue
         idx, w = _interp_taps(mode, n, o, sc, align_corners, ft)
         if mode in ("nearest", "nearest-exact"):
