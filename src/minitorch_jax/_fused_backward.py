@@ -2,9 +2,9 @@
 
 Eager training loops build the same graph every step. The per-node engine pays one dispatch per
 node (and XLA cannot fuse across them); here the graph's structure - the ops, their static
-arguments and the edges between nodes - becomes a cache key. The first time a structure is
-seen, the per-node engine runs (compiling a fused program for a graph that never comes back
-would cost more than it saves); from the second time on, the whole backward runs as a single
+arguments and the edges between nodes - becomes a cache key. The first two times a structure
+is seen, the per-node engine runs (compiling a fused program for a graph that rarely comes back
+would cost more than it saves); from the third time on, the whole backward runs as a single
 ``jax.jit`` program built from the same per-op ``jax.vjp`` rules, and JAX's own cache covers
 shapes and dtypes.
 
@@ -21,7 +21,7 @@ from ._tensor import _wrap
 
 __all__ = ["try_run", "set_enabled", "is_enabled"]
 
-_state = {"enabled": True, "min_repeats": 2}
+_state = {"enabled": True, "min_repeats": 3}
 _seen: dict = {}
 _compiled: dict = {}
 _MAX_ENTRIES = 4096

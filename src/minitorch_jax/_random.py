@@ -73,8 +73,10 @@ def live_generators() -> list:
     return list(_LIVE)
 
 
-def _seed_key(seed: int) -> np.ndarray:
-    return np.array([seed >> 32, seed & 0xFFFFFFFF], dtype=np.uint32)
+def _seed_key(seed: int):
+    # a jax array (a transfer, no compile): compiled samplers then see the same argument kind
+    # on every call (a numpy key would give them a second cache entry, i.e. a second compile)
+    return jnp.asarray(np.array([seed >> 32, seed & 0xFFFFFFFF], dtype=np.uint32))
 
 
 class Generator:
@@ -137,7 +139,7 @@ class Generator:
             raise ShapeError(f"set_state(): expected a generator state of {_STATE_BYTES} bytes "
                              f"but found the input RNG state size to be {raw.size}")
         raw = np.ascontiguousarray(raw, dtype=np.uint8)
-        self._key = raw[:8].view("<u4").astype(np.uint32)
+        self._key = jnp.asarray(raw[:8].view("<u4").astype(np.uint32))
         self._seed = builtins.int(raw[8:].view("<u8")[0])
         return self
 
