@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 import types
 
+from ._compare import CompareResult, compare
 from ._compiled import CompiledFunction, JitError, RecompileError
 from ._export import LoadedFunction, TracedFunction, load, save, trace
 from ._module import OptimizedModule
@@ -18,7 +19,7 @@ from ._switch import disable, enable, get_stance, is_enabled, set_enabled, set_s
 
 __all__ = ["jit", "compile", "placeholder", "Deferred", "trace", "save", "load", "TracedFunction",
            "LoadedFunction", "CompiledFunction", "OptimizedModule", "JitError", "RecompileError",
-           "set_enabled",
+           "set_enabled", "compare", "CompareResult",
            "is_enabled", "disable", "enable", "set_stance", "get_stance"]
 
 
