@@ -86,5 +86,8 @@ globals().update(_FUNCTIONS)
 
 __version__ = "0.1.0"
 
-from . import jit, nn, optim, utils  # noqa: E402  (they build on the op table installed above)
+from . import cuda, distributed, interop, jit, nn, optim, serialization, utils  # noqa: E402  (built on the ops above)
+from ._device import get_default_device, set_default_device  # noqa: E402
+from .interop import from_jax  # noqa: E402
 from .jit import compile  # noqa: E402
+from .serialization import load, save  # noqa: E402

@@ -53,8 +53,8 @@ def _infer_np_dtype(data) -> np.dtype:
 def _device_put(arr, device):
     if device is None:
         return arr
-    from ._device import device as _dev
-    return jax.device_put(arr, _dev(device).jax_device())
+    from ._device import put
+    return put(arr, device)
 
 
 def tensor_from_data(data, dtype=None) -> Tensor:

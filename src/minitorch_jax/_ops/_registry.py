@@ -463,6 +463,11 @@ _UserError = MiniTorchError
 
 
 def _translate(op, e, targs, rest, kwargs):
+    if "incompatible devices" in str(e):  # committed arrays on different devices (torch's message)
+        from .._device import mismatch_error
+        err = mismatch_error(op.name, targs, e)
+        if err is not None:
+            return err
     shapes = [list(a.shape) if isinstance(a, Tensor) else a for a in targs]
     dtypes = [str(a.dtype) for a in targs if isinstance(a, Tensor)]
     extra = ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
-from .parameter import Buffer, Parameter
-from . import functional, init, utils
+from . import functional, init, parallel, utils
 from .modules import *  # noqa: F403
+from .parallel import DataParallel
+from .parameter import Buffer, Parameter

@@ -1,5 +1,5 @@
-"""``mt.utils``: ``data`` (datasets, samplers, DataLoader) and ``hooks``."""
+"""``mt.utils``: ``data`` (datasets, samplers, DataLoader), ``benchmark``, ``dlpack``, ``hooks``."""
 
 from __future__ import annotations
 
-from . import benchmark, data, hooks
+from . import benchmark, data, dlpack, hooks

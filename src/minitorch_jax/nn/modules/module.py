@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections import OrderedDict, namedtuple
 
 from ... import _dtype
-from ..._state_version import bump as _bump
 from ..._grad_mode import no_grad
+from ..._state_version import bump as _bump
 from ..._tensor import Tensor, _wrap
 from ...utils.hooks import RemovableHandle
 from ..parameter import Buffer, Parameter

@@ -1,0 +1,101 @@
+"""``mt.load``: torch zip checkpoints (this library's and real PyTorch's), torch's legacy format and
+``.safetensors``, read safely (no code from the file ever runs)."""
+
+from __future__ import annotations
+
+import os
+
+from .._tensor import Tensor
+from ._common import CheckpointError
+from ._legacy import is_legacy, read_legacy
+from ._safetensors import is_safetensors, read_safetensors
+from ._torch_zip import is_zip, read_zip
+
+__all__ = ["load"]
+
+
+def _read_all(f) -> tuple[bytes, str]:
+    if isinstance(f, (str, os.PathLike)):
+        path = os.fspath(f)
+        with open(path, "rb") as fh:
+            return fh.read(), repr(path)
+    if not hasattr(f, "read"):
+        raise TypeError(f"mt.load: f must be a path or a binary file object, got {type(f).__name__}")
+    data = f.read()
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError("mt.load: the file object must be opened in binary mode")
+    return bytes(data), "<file object>"
+
+
+def _decode(data: bytes, weights_only: bool):
+    if is_zip(data):
+        return read_zip(data, weights_only)
+    if is_safetensors(data):
+        return read_safetensors(data)
+    if is_legacy(data):
+        return read_legacy(data, weights_only)
+    raise CheckpointError("not a recognized checkpoint format (expected a torch zip or legacy checkpoint, "
+                          "or a .safetensors file)")
+
+
+def _move(obj, device):
+    if isinstance(obj, Tensor):
+        moved = obj.to(device)
+        if type(moved) is not type(obj):
+            moved.__class__ = type(obj)
+        return moved
+    if isinstance(obj, dict):
+        new = type(obj)((k, _move(v, device)) for k, v in obj.items())
+        if hasattr(obj, "__dict__"):
+            new.__dict__.update(obj.__dict__)
+        return new
+    if isinstance(obj, list):
+        return [_move(v, device) for v in obj]
+    if type(obj) is tuple:
+        return tuple(_move(v, device) for v in obj)
+    return obj
+
+
+def load(f, map_location=None, weights_only=True, **pickle_load_args):
+    """Load an object saved with :func:`save` or ``torch.save`` (zip or legacy format), or a
+    ``.safetensors`` file (returned as a dict of name -> Tensor).
+
+    Args:
+        f: a path or a readable binary file object.
+        map_location: None, a device or device string ('cpu', 'cuda:0'), or a dict mapping saved
+            location strings to devices (its first value is used): tensors are moved there.
+        weights_only: when True (default) only tensors, Parameters, dicts/OrderedDicts, lists,
+            tuples, sets, numbers, strings, None, dtypes, ``torch.Size`` and ``torch.device`` are
+            allowed. False also allows numpy arrays/dtypes/scalars. Neither setting ever runs code
+            from the file: anything else is refused.
+
+    Returns:
+        The saved object with torch tensors as mt Tensors (torch Parameters as mt Parameters).
+        Tensors that shared a storage in the file come back as independent arrays (JAX arrays
+        are immutable, so nothing observable is lost).
+
+    Raises:
+        UnsafeCheckpointError: the file names a global that is not allowed (the name is in the
+            message); nothing from the file was executed.
+        CheckpointError: empty, truncated, corrupted or unrecognized files (a ``RuntimeError`` and
+            ``pickle.UnpicklingError``).
+    """
+    data, where = _read_all(f)
+    if not data:
+        raise CheckpointError(f"mt.load: {where} is empty (0 bytes)")
+    try:
+        obj = _decode(data, bool(weights_only))
+    except CheckpointError as e:
+        msg = str(e)
+        if msg.startswith("mt.load: "):
+            msg = msg[len("mt.load: "):]
+        raise type(e)(f"mt.load: {where}: {msg}") from None
+    except Exception as e:  # anything a corrupted pickle/zip can raise inside the stdlib
+        raise CheckpointError(f"mt.load: {where} is corrupted or truncated "
+                              f"({type(e).__name__}: {str(e)[:200]})") from e
+    if map_location is not None and not callable(map_location):
+        if isinstance(map_location, dict):
+            map_location = next(iter(map_location.values()), None)
+        if map_location is not None:
+            obj = _move(obj, map_location)
+    return obj
