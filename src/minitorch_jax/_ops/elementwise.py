@@ -5,10 +5,13 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import jax.scipy.special as jsp
+from jax import lax
 
+from .. import _dtype
 from .._errors import DTypeError
+from .._tensor import Tensor
 from ._helpers import BIN_SHAPES, A, B, I, P, Sample, broadcast_check
-from ._registry import register
+from ._registry import REGISTRY, _result_dtype, register
 
 
 def _bin_samples(low=-2.0, high=2.0, ints=True, rhs_pos=False, **kw):
@@ -117,12 +120,41 @@ def _pow_samples():
             Sample(P(3, dtype="float64"), P(3, dtype="float64"))]
 
 
+def _pow_impl(input, exponent, *, out=None):
+    """``input ** exponent`` elementwise, broadcasting (torch.pow).
+
+    A Python number exponent is a compile-time constant (``x ** 2`` compiles to ``x * x``, not
+    a general power); tensor exponents are traced.
+    """
+    if out is None and isinstance(input, Tensor) and type(exponent) in (int, float):
+        if type(exponent) is int and exponent < 0 and not _dtype.is_inexact(input._data.dtype):
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        # the type name keeps 2 and 2.0 apart in the kernel cache (they hash equal)
+        return REGISTRY["_pow_scalar"].call(input, exponent, type(exponent).__name__)
+    f = REGISTRY["pow"].call
+    return f(input, exponent) if out is None else f(input, exponent, out=out)
+
+
 @register("pow", nin=2, promote="common", inplace=True, dunder="pow", saves=(0, 1),
-          samples=_pow_samples)
+          samples=_pow_samples, impl=_pow_impl)
 def pow(input, exponent):  # noqa: A001 - torch's name
     """``input ** exponent`` elementwise, broadcasting (torch.pow)."""
     broadcast_check("pow", input, exponent)
     return jnp.power(input, exponent)
+
+
+@register("_pow_scalar", method=False, function=False, saves=(0,), grad_name="PowBackward0")
+def _pow_scalar(input, exponent, kind):
+    """``input ** exponent`` for a Python number ``exponent`` (static; ``kind`` its type name),
+    with torch's result dtype."""
+    exponent = float(exponent) if kind == "float" else int(exponent)
+    dt = _result_dtype([input, exponent])
+    x = input if input.dtype == dt else input.astype(dt)
+    if type(exponent) is int or (float(exponent).is_integer() and abs(exponent) < 64):
+        e = int(exponent)
+        if e >= 0 or _dtype.is_inexact(dt):
+            return lax.integer_pow(x, e) if e >= 0 else 1 / lax.integer_pow(x, -e)
+    return jnp.power(x, jnp.asarray(exponent, dt))
 
 
 @register("float_power", nin=2, saves=(0, 1),
