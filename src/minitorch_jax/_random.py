@@ -375,6 +375,15 @@ def _chunked_draw(gen, kind, shape, dt, params):
     return jnp.asarray(flat[:n].reshape(shape))  # made on the host: no program compiled per shape
 
 
+def bernoulli_mask(key, p_keep, shape):
+    """A boolean mask, True with probability ``p_keep``, from a typed threefry ``key`` (inside
+    kernels: dropout). The bits come from an RBG key derived from it - XLA's RngBitGenerator,
+    several times cheaper to compile than threefry for large masks."""
+    d = jax.random.key_data(key)
+    rbg = jax.random.wrap_key_data(jnp.concatenate([d, d ^ jnp.uint32(0x9E3779B9)]), impl="rbg")
+    return jax.random.bernoulli(rbg, p_keep, shape)
+
+
 def draw(gen: Generator, kind: str, static: tuple, *params):
     """Draw from ``gen``: one cached jitted call; ``gen._key`` is rebound to the new key.
 

@@ -27,6 +27,7 @@ from jax import lax
 
 from .. import _random
 from .._errors import DTypeError, ShapeError
+from .._random import bernoulli_mask
 from ._helpers import A, B, Sample
 from ._registry import REGISTRY, register
 from .linalg import prec
@@ -70,7 +71,7 @@ def _dropout(w, rng, p: float):
     """Zero entries of ``w`` with probability ``p`` and scale the rest by ``1/(1-p)``; returns
     ``(w, new_raw_key)``."""
     key, sub = jax.random.split(jax.random.wrap_key_data(rng, impl="threefry2x32"))
-    keep = jax.random.bernoulli(sub, 1.0 - p, w.shape)
+    keep = bernoulli_mask(sub, 1.0 - p, w.shape)
     scale = 0.0 if p >= 1.0 else 1.0 / (1.0 - p)
     w = w * jnp.where(keep, jnp.asarray(scale, w.dtype), jnp.zeros((), w.dtype))
     return w, jax.random.key_data(key)

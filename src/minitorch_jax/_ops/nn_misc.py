@@ -19,6 +19,7 @@ from jax import lax
 
 from .. import _random as R
 from .._errors import DTypeError, OpIndexError, OpValueError, ShapeError
+from .._random import bernoulli_mask
 from .._tensor import Tensor
 from ._helpers import A, I, Sample, broadcast_check, norm_dim
 from ._registry import REGISTRY, check_inplace, commit_inplace, register
@@ -48,7 +49,7 @@ def _dropout_kernel(input, key, p, feature, alpha, batched):
     else:
         shape = input.shape
     acc = jnp.float32 if dt in (jnp.float16, jnp.bfloat16) else dt
-    keep = jax.random.bernoulli(sub, 1.0 - p, shape)
+    keep = bernoulli_mask(sub, 1.0 - p, shape)
     if alpha:
         a = 1.0 / np.sqrt((_ALPHA * _ALPHA * p + 1) * (1 - p))
         noise = keep.astype(acc) * jnp.asarray(a, acc)

@@ -21,6 +21,7 @@ from jax import lax
 
 from .. import _dtype
 from .._errors import OpValueError, ShapeError
+from .._random import bernoulli_mask
 from ._registry import register
 from .linalg import prec
 
@@ -176,7 +177,7 @@ def _rnn_stack(x, hx, cx, key, gather, scatter, perm, unperm, *weights, mode, na
             cns.append(cn)
         x = ys[0] if ndir == 1 else jnp.concatenate(ys, axis=-1)
         if use_drop and layer < num_layers - 1:
-            keep = jax.random.bernoulli(keys[layer + 1], 1.0 - dropout, x.shape)
+            keep = bernoulli_mask(keys[layer + 1], 1.0 - dropout, x.shape)
             scale = 0.0 if dropout >= 1 else 1.0 / (1.0 - dropout)
             x = jnp.where(keep, x * jnp.asarray(scale, x.dtype), jnp.zeros_like(x))
     h_n = jnp.stack(hns)
