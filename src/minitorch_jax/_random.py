@@ -73,10 +73,19 @@ def live_generators() -> list:
     return list(_LIVE)
 
 
-def _seed_key(seed: int):
-    # a jax array (a transfer, no compile): compiled samplers then see the same argument kind
-    # on every call (a numpy key would give them a second cache entry, i.e. a second compile)
-    return jnp.asarray(np.array([seed >> 32, seed & 0xFFFFFFFF], dtype=np.uint32))
+def _seed_key(seed: int) -> np.ndarray:
+    # numpy here, so that importing the package never starts a JAX backend (data-loader workers
+    # fork from a process that imported it); draws turn it into a jax array (see _jax_key)
+    return np.array([seed >> 32, seed & 0xFFFFFFFF], dtype=np.uint32)
+
+
+def _jax_key(gen):
+    """``gen``'s key as a jax array: compiled samplers then see one argument kind on every call
+    (a numpy key would give each of them a second cache entry, i.e. a second compile)."""
+    k = gen._key
+    if isinstance(k, np.ndarray):
+        k = gen._key = jnp.asarray(k)
+    return k
 
 
 class Generator:
@@ -139,7 +148,7 @@ class Generator:
             raise ShapeError(f"set_state(): expected a generator state of {_STATE_BYTES} bytes "
                              f"but found the input RNG state size to be {raw.size}")
         raw = np.ascontiguousarray(raw, dtype=np.uint8)
-        self._key = jnp.asarray(raw[:8].view("<u4").astype(np.uint32))
+        self._key = raw[:8].view("<u4").astype(np.uint32)
         self._seed = builtins.int(raw[8:].view("<u8")[0])
         return self
 
@@ -361,7 +370,7 @@ def _chunker(kind: str, dt):
 def _chunked_draw(gen, kind, shape, dt, params):
     n = math.prod(shape)
     m = max(1, -(-n // _CHUNK))
-    gen._key, sub = _SPLIT(gen._key)
+    gen._key, sub = _SPLIT(_jax_key(gen))
     raw_fn, jitted = _chunker(kind, dt)
     traced = isinstance(sub, jax.core.Tracer) or any(isinstance(p, jax.core.Tracer) for p in params)
     if traced or _not_host(sub):
@@ -394,7 +403,7 @@ def draw(gen: Generator, kind: str, static: tuple, *params):
     if kind in _BUCKETED:
         return _chunked_draw(gen, kind, static[0], static[1], params)
     f = _CACHE.get((kind, static)) or _compile(kind, static)
-    gen._key, out = f(gen._key, *params)
+    gen._key, out = f(_jax_key(gen), *params)
     return out
 
 

@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _autograd_graph, _dtype, _state_version
+from .. import _autograd_graph, _dtype, _random, _state_version
 from .._autograd_graph import Node, accumulate_node
 from .._grad_mode import STATE, set_grad_enabled
 from .._tensor import Tensor, _wrap
@@ -527,7 +527,7 @@ class CompiledFunction:
             grads = [None if t._grad is None else t._grad._data for t in cap.tensors]
         else:  # a differentiable forward never touches .grad: keep it out of the program
             grads = [None] * len(data)
-        keys = [g._key for g in cap.generators]
+        keys = [_random._jax_key(g) for g in cap.generators]
         return data, grads, keys
 
     def _hp(self, cap):
