@@ -373,12 +373,21 @@ def _chunked_draw(gen, kind, shape, dt, params):
     gen._key, sub = _SPLIT(_jax_key(gen))
     raw_fn, jitted = _chunker(kind, dt)
     traced = isinstance(sub, jax.core.Tracer) or any(isinstance(p, jax.core.Tracer) for p in params)
-    if traced or _not_host(sub):
+    if traced:
         if m == 1:
             flat = jitted(sub, np.int32(0), *params)
         else:
             flat = jax.vmap(lambda i: raw_fn(sub, i, *params))(jnp.arange(m, dtype=jnp.int32)).reshape(-1)
         return flat[:n].reshape(shape)
+    if _not_host(sub):  # on an accelerator: one cached program per chunk count and shape
+        key = (kind, dt, m, tuple(shape))
+        f = _CHUNKERS.get(key)
+        if f is None:
+            def many(raw, *ps):
+                flat = jax.vmap(lambda i: raw_fn(raw, i, *ps))(jnp.arange(m, dtype=jnp.int32)).reshape(-1)
+                return flat[:n].reshape(shape)
+            f = _CHUNKERS[key] = jax.jit(many)
+        return f(sub, *params)
     parts = [np.asarray(jitted(sub, np.int32(i), *params)) for i in range(m)]
     flat = parts[0] if m == 1 else np.concatenate(parts)
     return jnp.asarray(flat[:n].reshape(shape))  # made on the host: no program compiled per shape
