@@ -25,8 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=DEFAULT_STEPS, help=f"timed steps (default {DEFAULT_STEPS})")
     p.add_argument("--warmup", type=int, default=DEFAULT_WARMUP,
                    help=f"untimed steps before timing, after compiling (default {DEFAULT_WARMUP})")
-    p.add_argument("--device", default="cpu",
-                   help="cpu, cuda (= gpu) or tpu, optionally ':index' (default cpu)")
+    p.add_argument("--device", default=None,
+                   help="cpu, cuda (= gpu) or tpu, optionally ':index' (default: JAX's default device, "
+                        "the accelerator when there is one)")
     p.add_argument("--dtype", default="float32", choices=DTYPES, help="parameter and input dtype")
     p.add_argument("--batch-size", type=int, default=None, help="override every workload's batch size")
     p.add_argument("--compare", action="append", default=[], metavar="{jax,torch}",
@@ -61,6 +62,9 @@ def _parse(argv):
         if importlib.util.find_spec("matplotlib") is None:
             p.error("--plot needs matplotlib, which is not installed: pip install matplotlib "
                     "(or pip install 'minitorch_jax[plot]')")
+    if a.device is None:
+        import jax
+        a.device = {"gpu": "cuda"}.get(jax.devices()[0].platform, jax.devices()[0].platform)
     try:
         a.jax_device = select_device(a.device)
     except BenchError as e:
