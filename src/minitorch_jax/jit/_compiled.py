@@ -243,6 +243,7 @@ class CompiledFunction:
         self._warned_eager = False
         self._gave_up = False
         self._traces = 0
+        self._hp_cache = None
         self._warmed = False
         self._meta = None
         self.__wrapped__ = fn
@@ -531,11 +532,13 @@ class CompiledFunction:
         return data, grads, keys
 
     def _hp(self, cap):
+        values = [group[key] if idx is None else group[key][idx] for group, key, idx in cap.hp_slots]
+        last = self._hp_cache
+        if last is not None and last[0] == values and all(type(v) is float for v in values):
+            return last[1]  # unchanged: reuse the device arrays (no host-to-device copy per call)
         dt = _dtype.get_default_dtype().np
-        out = []
-        for group, key, idx in cap.hp_slots:
-            v = group[key] if idx is None else group[key][idx]
-            out.append(v._data if isinstance(v, Tensor) else np.asarray(v, dt))
+        out = [v._data if isinstance(v, Tensor) else jnp.asarray(np.asarray(v, dt)) for v in values]
+        self._hp_cache = (values, out)
         return out
 
     def _execute(self, entry, cap, dyn, args, kwargs, first=False):
