@@ -43,6 +43,9 @@ CASES = {
         r"wrong batch size refused: .*expects shape \[256, 8\]",
         r"batch sizes 1, 7, 256 -> output shapes \[\[1, 1\], \[7, 1\], \[256, 1\]\]",
         r"the training step run 2 times", r"max \|fresh process - in process\|"]),
+    "08_data_parallel.py": (["--steps", "3", "--batch-size", "8"], [
+        r"local device\(s\)", r"DataParallel\+jit: loss", r"state_dict keys start with 'module\.",
+        r"OK: data parallel matches one device"]),
 }
 
 
