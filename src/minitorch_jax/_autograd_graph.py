@@ -396,8 +396,25 @@ def _call_node(node, grads, create_graph):
         for i, g in enumerate(outs):
             if g is not None and _has_nan(g._data):
                 raise RuntimeError(f"Function '{node.name()}' returned nan values in its {i}th "
-                                   "output.")
+                                   f"output.{_forward_site(node)}")
     return outs
+
+
+def _forward_site(node) -> str:
+    """`` The forward ... ran at file:line: `code`.`` from the stack anomaly mode recorded (the
+    innermost frame outside this package and site-packages), or ''."""
+    import os
+    pkg = os.path.dirname(os.path.abspath(__file__))
+    for entry in reversed(node.metadata.get("traceback_", ())):
+        head, _, code = entry.strip().partition("\n")
+        if not head.startswith('File "'):
+            continue
+        path = head[6:head.index('"', 6)]
+        if path.startswith(pkg) or "site-packages" in path or path.startswith("<"):
+            continue
+        line = head.split(", line ")[1].split(",")[0]
+        return f" The forward of {node.name()[:-9] or node.name()} ran at {path}:{line}: `{code.strip()}`."
+    return ""
 
 
 def _has_nan(arr) -> bool:
