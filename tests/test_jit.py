@@ -490,3 +490,19 @@ def test_method_decorated_with_jit():
     x = mt.randn(4, 3)
     np.testing.assert_array_equal(a.predict(x).numpy(), a.fc(x).argmax(-1).numpy())
     np.testing.assert_array_equal(b.predict(x).numpy(), b.fc(x).argmax(-1).numpy())
+
+
+def test_module_compile_in_place():
+    m = _model()
+    ref = copy.deepcopy(m)
+    m.compile()
+    x, y = _data()
+    for _ in range(3):
+        out = m(x)
+    np.testing.assert_allclose(out.detach().numpy(), ref(x).detach().numpy(), rtol=1e-6)
+    assert m._compiled_call_impl.num_compiles == 1
+    F.cross_entropy(m(x), y).backward()
+    F.cross_entropy(ref(x), y).backward()
+    for a, b in zip(m.parameters(), ref.parameters()):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-5, atol=1e-7)
+    assert list(m.state_dict()) == list(ref.state_dict())  # no _orig_mod prefix: compiled in place

@@ -108,12 +108,29 @@ class Module:
 
     # ----- calling -----------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
+        compiled = self.__dict__.get("_compiled_call_impl")
+        if compiled is not None:
+            return compiled(*args, **kwargs)
+        return self._call_impl(*args, **kwargs)
+
+    def _call_impl(self, *args, **kwargs):
         if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
                 or self._backward_pre_hooks):
             return self.forward(*args, **kwargs)
         return self._call_with_hooks(args, kwargs)
 
-    _call_impl = __call__
+    def compile(self, *args, **kwargs) -> None:
+        """Compile this module's calls in place (torch's ``model.compile()``): afterwards
+        ``model(x)`` runs as a program of :func:`minitorch_jax.jit` (same options), the module
+        itself, its parameters and its ``state_dict`` unchanged."""
+        from ...jit import CompiledFunction
+        module = self
+
+        def call(*a, **k):
+            return module._call_impl(*a, **k)
+
+        call.__qualname__ = type(self).__name__
+        self.__dict__["_compiled_call_impl"] = CompiledFunction(call, name=type(self).__name__, **kwargs)
 
     def _call_with_hooks(self, args, kwargs):
         for hid, hook in list(self._forward_pre_hooks.items()):
