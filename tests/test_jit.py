@@ -506,3 +506,6 @@ def test_module_compile_in_place():
     for a, b in zip(m.parameters(), ref.parameters()):
         np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-5, atol=1e-7)
     assert list(m.state_dict()) == list(ref.state_dict())  # no _orig_mod prefix: compiled in place
+    c = copy.deepcopy(m)  # copies are plain (uncompiled) modules
+    assert "_compiled_call_impl" not in c.__dict__
+    np.testing.assert_allclose(c(x).detach().numpy(), m(x).detach().numpy(), rtol=1e-6)

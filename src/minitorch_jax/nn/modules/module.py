@@ -363,7 +363,9 @@ class Module:
         self.__dict__.update(state)
 
     def __getstate__(self):
-        return dict(self.__dict__)
+        state = dict(self.__dict__)
+        state.pop("_compiled_call_impl", None)  # a compiled program is not copied or pickled
+        return state
 
     # ----- traversal -------------------------------------------------------------------
     def _named_members(self, get_members, prefix="", recurse=True, remove_duplicate=True):
