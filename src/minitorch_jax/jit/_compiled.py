@@ -63,22 +63,19 @@ class _Leaked(Exception):
 class _Entry:
     """One compiled program and what it needs at call time."""
 
-    __slots__ = ("fn", "kind", "out_tree", "out_static", "out_grad", "diff_idx", "diff_args", "bwd",
-                 "eager", "reason", "compile_time", "calls")
+    __slots__ = ("fn", "kind", "out_tree", "out_grad", "diff_idx", "diff_args", "eager", "reason",
+                 "compile_time")
 
     def __init__(self, reason):
         self.fn = None
         self.kind = "step"
         self.out_tree = None
-        self.out_static = None
         self.out_grad = None
         self.diff_idx = ()
         self.diff_args = ()
-        self.bwd = None
         self.eager = False
         self.reason = reason
         self.compile_time = 0.0
-        self.calls = 0
 
 
 def _flatten_args(args, kwargs, static_argnums):
@@ -559,7 +556,6 @@ class CompiledFunction:
                                   "reason": "guard failed: captured state shapes/dtypes changed",
                                   "time": 0.0,
                                   "program": "forward+backward" if entry.kind == "diff" else "step"})
-        entry.calls += 1
         if entry.kind == "step":
             result = [_wrap(o) for o in outs]
         else:

@@ -72,7 +72,7 @@ class TracedFunction:
         exported: the ``jax.export.Exported`` program.
     """
 
-    def __init__(self, name, exported, jaxpr, arg_meta, out_spec, state, paths, kinds):
+    def __init__(self, name, exported, jaxpr, arg_meta, out_spec, state, paths):
         self.name = name
         self.exported = exported
         self._jaxpr = jaxpr
@@ -80,7 +80,6 @@ class TracedFunction:
         self.out_spec = out_spec
         self._state = state
         self.state_paths = paths
-        self._kinds = kinds
 
     @property
     def graph(self) -> str:
@@ -174,8 +173,7 @@ def trace(fn, example_inputs, *, dynamic_batch: bool = False, check_trace: bool 
                            for j, s in enumerate(a.shape)],
                  "dtype": _dtype_name(a.dtype)} for a in dyn]
     out_spec = _out_to_json(cf._meta[0])
-    return TracedFunction(name, exported, jaxpr, arg_meta, out_spec, full_state, list(cap.paths),
-                          None)
+    return TracedFunction(name, exported, jaxpr, arg_meta, out_spec, full_state, list(cap.paths))
 
 
 def _array_bytes(a) -> tuple:
@@ -193,7 +191,7 @@ def save(traced: TracedFunction, f) -> None:
         program = traced.exported.serialize()
     except ImportError as e:  # pragma: no cover - flatbuffers is a dependency
         raise JitError(f"mt.jit.save: {e}") from None
-    leaves, treedef = jax.tree_util.tree_flatten(traced._state)
+    leaves = jax.tree_util.tree_leaves(traced._state)
     none_mask = _none_mask(traced._state)
     meta = {"format": _FORMAT, "name": traced.name, "args": traced.arg_meta, "out": traced.out_spec,
             "paths": traced.state_paths, "none_mask": none_mask, "jax": jax.__version__, "arrays": [],
@@ -223,7 +221,6 @@ def save(traced: TracedFunction, f) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
-    del treedef
 
 
 def _none_mask(state):
@@ -268,4 +265,4 @@ def load(f, map_location=None) -> LoadedFunction:
     rest = list(it)
     keys, hp = rest[:meta["n_keys"]], rest[meta["n_keys"]:]
     state = ((data, grads, keys), hp)
-    return LoadedFunction(meta["name"], program, None, meta["args"], meta["out"], state, meta["paths"], None)
+    return LoadedFunction(meta["name"], program, None, meta["args"], meta["out"], state, meta["paths"])
