@@ -86,7 +86,7 @@ globals().update(_FUNCTIONS)
 
 __version__ = "0.1.0"
 
-from . import cuda, distributed, interop, jit, nn, optim, serialization, utils  # noqa: E402  (built on the ops above)
+from . import cuda, distributed, interop, jit, nn, onnx, optim, serialization, utils  # noqa: E402  (built on the ops above)
 from ._device import get_default_device, set_default_device  # noqa: E402
 from .interop import from_jax  # noqa: E402
 from .jit import compile  # noqa: E402

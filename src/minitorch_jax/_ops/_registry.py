@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import _dtype, _precision
 from .._autograd_graph import Node, accumulate_node
-from .._errors import MiniTorchError, OpTypeError, ShapeError
+from .._errors import MiniTorchError, OpTypeError, ShapeError, TracedValueError, user_facing
 from .._grad_mode import STATE
 from .._tensor import Tensor, _wrap
 
@@ -384,10 +384,11 @@ def dispatch(op: OpDef, targs, rest, kwargs):
     fwd = op._fwd.get(key) or op.forward(key)
     try:
         out = fwd(*arrays)
-    except (TypeError, ValueError) as e:
-        if isinstance(e, _UserError):
+    except Exception as e:
+        err = _user_error(op, e, targs, rest, kwargs)
+        if err is None:
             raise
-        raise _translate(op, e, targs, rest, kwargs) from None
+        raise user_facing(err) from None
     if isinstance(out, (tuple, list)):
         outs = [_wrap(o) for o in out]
         multi = True
@@ -460,6 +461,21 @@ _ALL_POS = _AllPositions()
 
 
 _UserError = MiniTorchError
+
+
+def _user_error(op, e, targs, rest, kwargs):
+    """The error to show for ``e`` raised by ``op``'s kernel, or None for an internal failure (whose
+    full traceback is kept)."""
+    if isinstance(e, _UserError) or isinstance(e, _TRACE_ERRORS):
+        return e
+    if isinstance(e, (TypeError, ValueError)):
+        return _translate(op, e, targs, rest, kwargs)
+    return None
+
+
+_TRACE_ERRORS = (TracedValueError, jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError,
+                 jax.errors.TracerIntegerConversionError, jax.errors.TracerBoolConversionError,
+                 jax.errors.NonConcreteBooleanIndexError)
 
 
 def _translate(op, e, targs, rest, kwargs):

@@ -28,6 +28,7 @@ import numpy as np
 
 from .. import _autograd_graph, _dtype, _random, _state_version
 from .._autograd_graph import Node, accumulate_node
+from .._errors import MiniTorchError, drop_jax_note
 from .._grad_mode import STATE, set_grad_enabled
 from .._tensor import Tensor, _wrap
 from . import _capture, _diagnose
@@ -296,7 +297,11 @@ class CompiledFunction:
             from ._check import run_checked
             return run_checked(self, args, kwargs)
         with self._lock:
-            return self._call(args, kwargs)
+            try:
+                return self._call(args, kwargs)
+            except MiniTorchError as e:  # an op's error, already in the user's terms: no JAX note
+                drop_jax_note(e)
+                raise
 
     def _capture(self, args, kwargs):
         cap = self._cap
@@ -383,7 +388,7 @@ class CompiledFunction:
         try:
             with _TRACE_LOCK:
                 run = self._trace_fn(cap, spec, static_args, STATE.grad, roots, "probe")
-                entry.fn = jax.jit(run, donate_argnums=(0,) if self.donate else ())
+                entry.fn = _jit_step(run, (0,) if self.donate else ())
                 try:
                     result = self._execute(entry, cap, dyn, args, kwargs, first=True)
                 except _NeedsVJP:
@@ -641,6 +646,15 @@ class CompiledFunction:
         if isinstance(cost, (list, tuple)):
             cost = cost[0] if cost else {}
         return dict(cost or {})
+
+
+def _jit_step(run, donate_argnums):
+    """``jax.jit`` of a step program; across processes (``mt.distributed`` with world_size > 1) one SPMD
+    program over the process mesh, so collectives inside it are XLA collectives."""
+    from ..distributed import _spmd
+    if _spmd.active():
+        return _spmd.jit_program(run, donate_argnums)
+    return jax.jit(run, donate_argnums=donate_argnums, keep_unused=bool(donate_argnums))
 
 
 def _collect_tensors(obj, out):

@@ -234,9 +234,12 @@ class RuleOptimizer(Optimizer):
                 sts.append({k: v._data for k, v in st.items()} if st else None)
             if not ps:
                 continue
+            if len(ps) < len(group["params"]):
+                _unshare_skipped_steps(group["params"], ps, state)
             fn = group_step_fn(rule, rule.static(group))
             hyper = pack_hyper(rule.hyper(group), np.float64 if f64 else np.float32)
             new_p, new_s = fn(arrs, grads, sts, hyper)
+            shared_step = None
             for p, a, ns in zip(ps, new_p, new_s):
                 p._data = a
                 p._version += 1
@@ -245,9 +248,29 @@ class RuleOptimizer(Optimizer):
                     for k, v in ns.items():
                         t = st.get(k)
                         if t is None:
-                            st[k] = _wrap(v)
+                            if k == "step":
+                                # parameters that start together count their steps together: one shared
+                                # counter (one input of a compiled step, one bias correction) until a
+                                # step skips some of them
+                                if shared_step is None or shared_step._data.dtype != v.dtype:
+                                    shared_step = _wrap(v)
+                                st[k] = shared_step
+                            else:
+                                st[k] = _wrap(v)
                             _bump()  # new state tensors: mt.jit must capture them
-                        else:
+                        elif t._data is not v:
                             t._data = v
                             t._version += 1
         return loss
+
+
+def _unshare_skipped_steps(params, stepped, state) -> None:
+    """Give parameters skipped by this step (no ``.grad``) their own ``'step'`` counter when they share
+    one with a parameter that does step, so that theirs stays put (as torch's per-parameter counters)."""
+    ids = {id(p) for p in stepped}
+    moving = {id(state[p]["step"]) for p in stepped if p in state and "step" in state[p]}
+    for p in params:
+        st = state.get(p) if id(p) not in ids else None
+        if st and id(st.get("step")) in moving:
+            st["step"] = _wrap(st["step"]._data)
+            _bump()

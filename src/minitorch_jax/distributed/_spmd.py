@@ -1,0 +1,175 @@
+"""Compiled steps across processes as one SPMD program, with in-program XLA collectives.
+
+When ``mt.distributed`` runs with world_size > 1, ``mt.jit`` builds a training step's program through
+:func:`jit_program`: ``jax.jit(shard_map(run, mesh=process mesh, in_specs=P(), out_specs=P()))``. Each
+process's local input arrays become global arrays declared replicated over the process mesh
+(``jax.make_array_from_single_device_arrays``, no copy). Their shards differ between processes, but
+inside ``shard_map`` each process sees only its own shard, which is exactly data-parallel (DDP)
+semantics: the program is every process's own step. The outputs are read back as this process's shard.
+
+While ``run`` is traced inside ``shard_map`` a thread-local axis name is set (:func:`axis`), and the
+collectives of ``mt.distributed`` on traced values emit ``jax.lax`` collectives over it (``psum``,
+``pmax``, ``all_gather`` ...): XLA all-reduce / all-gather / reduce-scatter ops in the compiled program,
+scheduled by XLA, with no host round trip. Outside that context (eager calls, plain ``jax.jit``, the
+forward-only programs of ``mt.jit``) collectives keep their host path.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from . import _group
+
+AXIS = "p"  # the process mesh's axis name (``_group.mesh()``)
+_TLS = threading.local()
+
+
+def active() -> bool:
+    """True when compiled steps must run as one program over the process mesh (world_size > 1)."""
+    st = _group._STATE
+    return st["init"] and st["world"] > 1
+
+
+def axis():
+    """The mesh axis name while a step is traced inside the SPMD program, else None."""
+    return getattr(_TLS, "axis", None)
+
+
+class _Program:
+    """``run`` compiled as one SPMD program over the process mesh, called on process-local arrays.
+
+    Calling it (or ``.trace``/``.lower``) with ``(state, arg_arrays, hp)`` pytrees of this process's arrays
+    returns ``(outputs, new_state)`` as this process's arrays, like ``jax.jit(run)`` in one process.
+    """
+
+    def __init__(self, run, donate_argnums):
+        from jax.sharding import NamedSharding
+        from jax.sharding import PartitionSpec as P
+        mesh = _group.mesh()
+        self._rep = NamedSharding(mesh, P())
+        self._dev = mesh.devices[_group._STATE["rank"]]
+
+        def body(*args):
+            prev = (getattr(_TLS, "axis", None), getattr(_TLS, "live", None))
+            _TLS.axis, _TLS.live = AXIS, []
+            try:
+                out = run(*args)
+                return out, _keep_alive(_TLS.live)
+            finally:
+                _TLS.axis, _TLS.live = prev
+
+        sm = jax.shard_map(body, mesh=mesh, in_specs=P(), out_specs=P(), check_vma=False)
+        self._jitted = jax.jit(sm, donate_argnums=donate_argnums)
+
+    def _to_global(self, x):
+        """This process's array as the process's shard of a replicated global array (no copy)."""
+        if not isinstance(x, jax.Array):
+            x = jax.device_put(x, self._dev)
+        try:
+            return jax.make_array_from_single_device_arrays(x.shape, self._rep, [x])
+        except ValueError:  # on another local device than the mesh's one: move it there
+            return jax.make_array_from_single_device_arrays(x.shape, self._rep,
+                                                            [jax.device_put(x, self._dev)])
+
+    def _globals(self, args):
+        leaves, tree = jax.tree_util.tree_flatten(args)
+        glob = self._to_global
+        return jax.tree_util.tree_unflatten(tree, [glob(x) for x in leaves])
+
+    def __call__(self, state, arg_arrays, hp):
+        """Run the step: ``(state, arg_arrays, hp)`` -> ``(outs, new_state)``, all process-local arrays."""
+        out, _ = self._jitted(*self._globals((state, arg_arrays, hp)))
+        leaves, tree = jax.tree_util.tree_flatten(out)
+        return jax.tree_util.tree_unflatten(tree, [x.addressable_data(0) for x in leaves])
+
+    def trace(self, state, arg_arrays, hp):
+        """``jax.jit(...).trace`` of the SPMD program for these local arrays (``.lower()`` on the result)."""
+        return self._jitted.trace(*self._globals((state, arg_arrays, hp)))
+
+    def lower(self, state, arg_arrays, hp):
+        """The lowered SPMD program (``.as_text()``, ``.compile()``)."""
+        return self.trace(state, arg_arrays, hp).lower()
+
+
+def jit_program(run, donate_argnums):
+    """``jax.jit`` of ``run(state, arg_arrays, hp) -> (outs, new_state)`` as an SPMD program over the
+    process mesh; the returned callable takes and returns process-local arrays (see :class:`_Program`)."""
+    return _Program(run, tuple(donate_argnums))
+
+
+# ----- collectives inside the SPMD program ---------------------------------------------------------
+def _keep_alive(results: list):
+    """One small extra output depending on every collective the step ran.
+
+    XLA drops computations whose results are unused, collectives included. Where a process ignores a
+    collective's result that another uses (``gather`` on non-dst ranks, rank-dependent user code),
+    the processes' programs would then disagree on their collectives: gloo aborts, NCCL hangs. A sum
+    of each result, returned and discarded, keeps every collective in every process's program.
+    """
+    parts = []
+    for r in results:
+        try:
+            v = jnp.abs(r) if jnp.iscomplexobj(r) else r
+            parts.append(jnp.sum(v, dtype=jnp.float32))
+        except jax.errors.UnexpectedTracerError:  # from a finished inner transform (vmap, grad ...)
+            continue
+    return jnp.stack(parts) if parts else jnp.zeros((0,), jnp.float32)
+
+
+def on_rank(rank: int, a, b):
+    """``a`` on process ``rank``, ``b`` elsewhere, chosen in the program (``lax.axis_index``), so
+    that every process compiles the same program."""
+    return jnp.where(lax.axis_index(AXIS) == rank, a, b)
+
+
+def _reduce(op: str, x, world: int):
+    ax = AXIS
+    if x.dtype == jnp.bool_:  # as the eager path: reduce 0/1 integers, nonzero -> True
+        return _reduce(op, x.astype(jnp.int32), world).astype(jnp.bool_)
+    if op == "sum":
+        return lax.psum(x, ax)
+    if op == "avg":
+        if not jnp.issubdtype(x.dtype, jnp.inexact):
+            return lax.psum(x, ax) // world
+        if jnp.finfo(x.dtype).bits < 32:  # accumulate half precision in float32, as jnp.mean does
+            return (lax.psum(x.astype(jnp.float32), ax) / world).astype(x.dtype)
+        return (lax.psum(x, ax) / world).astype(x.dtype)
+    if op == "max":
+        return lax.pmax(x, ax)
+    if op == "min":
+        return lax.pmin(x, ax)
+    if op == "product":
+        return jnp.prod(lax.all_gather(x, ax), axis=0, dtype=x.dtype)
+    raise AssertionError(op)
+
+
+def collective(kind: str, op, arr, extra, world: int):
+    """Collective ``kind`` as a ``jax.lax`` collective over the process axis (inside the SPMD program).
+
+    ``kind``: 'reduce' (``op`` over processes), 'gather' (stack every process's array: (world, ...)),
+    'bcast' (process ``extra``'s array), 'rscatter' (arr is (world, ...): reduce, row r to process r).
+    """
+    out = _collective(kind, op, jnp.asarray(arr), extra, world)
+    live = getattr(_TLS, "live", None)
+    if live is not None and out.size:
+        live.append(out)
+    return out
+
+
+def _collective(kind: str, op, x, extra, world: int):
+    ax = AXIS
+    if kind == "reduce":
+        return _reduce(op, x, world)
+    if kind == "gather":
+        return lax.all_gather(x, ax)
+    if kind == "bcast":
+        return lax.all_gather(x, ax)[extra]
+    if kind == "rscatter":
+        if op == "sum" and x.dtype != jnp.bool_:
+            return lax.psum_scatter(x, ax, scatter_dimension=0, tiled=False)
+        return lax.dynamic_index_in_dim(_reduce(op, x, world), lax.axis_index(ax), 0, keepdims=False)
+    raise AssertionError(kind)
