@@ -147,6 +147,7 @@ def trace(fn, example_inputs, *, dynamic_batch: bool = False, check_trace: bool 
     run = cf._trace_fn(cap, spec, {}, STATE.grad, roots, "export")
     state = cf._gather(cap, copy=False)
     hp = cf._hp(cap)
+    hp = [h for h in hp] if not isinstance(hp, list) else hp  # one array per value in the file
     full_state = (state, hp)
 
     def program(full_state, arrays):
