@@ -24,6 +24,7 @@ from .. import _dtype, _precision
 from .._autograd_graph import Node, accumulate_node
 from .._errors import MiniTorchError, OpTypeError, ShapeError, TracedValueError, user_facing
 from .._grad_mode import STATE
+from .._scalars import device_scalar
 from .._tensor import Tensor, _wrap
 
 __all__ = ["OpDef", "register", "REGISTRY", "Sample", "dispatch"]
@@ -437,11 +438,11 @@ def _type_scalars(arrays, dt, cast_pos):
     for i, a in enumerate(arrays):
         if a.__class__ in _SCALAR_CAT:
             if dt is not None and i in cast_pos:
-                a = np.asarray(a, dt)
+                a = device_scalar(a, dt)
             elif a.__class__ is float:
-                a = np.asarray(a, _dtype.get_default_dtype().np)
+                a = device_scalar(a, _dtype.get_default_dtype().np)
             elif a.__class__ is complex:
-                a = np.asarray(a, _dtype.get_default_dtype().to_complex().np)
+                a = device_scalar(a, _dtype.get_default_dtype().to_complex().np)
         out.append(a)
     return out
 

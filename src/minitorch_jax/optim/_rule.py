@@ -237,7 +237,7 @@ class RuleOptimizer(Optimizer):
             if len(ps) < len(group["params"]):
                 _unshare_skipped_steps(group["params"], ps, state)
             fn = group_step_fn(rule, rule.static(group))
-            hyper = pack_hyper(rule.hyper(group), np.float64 if f64 else np.float32)
+            hyper = self._hyper_array(group, f64)
             new_p, new_s = fn(arrs, grads, sts, hyper)
             shared_step = None
             for p, a, ns in zip(ps, new_p, new_s):
@@ -262,6 +262,25 @@ class RuleOptimizer(Optimizer):
                             t._data = v
                             t._version += 1
         return loss
+
+
+def _hyper_array(self, group, f64: bool):
+    """The group's hyperparameters as a device array, kept while the values stay the same (no
+    host-to-device copy per step: on an accelerator each costs a transfer)."""
+    values = tuple(self._rule.hyper(group))
+    dt = np.float64 if f64 else np.float32
+    if not all(type(v) in _PY for v in values):  # tensors or traced values: nothing to cache
+        return pack_hyper(values, dt)
+    cache = self.__dict__.setdefault("_hyper_cache", {})
+    hit = cache.get(id(group))
+    if hit is not None and hit[0] is group and hit[1] == dt and hit[2] == values:
+        return hit[3]
+    arr = jnp.asarray(pack_hyper(values, dt))
+    cache[id(group)] = (group, dt, values, arr)
+    return arr
+
+
+RuleOptimizer._hyper_array = _hyper_array
 
 
 def _unshare_skipped_steps(params, stepped, state) -> None:

@@ -13,6 +13,7 @@ import math
 import jax
 import jax.numpy as jnp
 
+from ..._scalars import device_scalar
 from ..._tensor import Tensor, _wrap
 
 __all__ = ["clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "get_total_norm",
@@ -78,7 +79,9 @@ def clip_grads_with_norm_(parameters, max_norm: float, total_norm, foreach=None)
     if not ps:
         return
     tot = total_norm._data if isinstance(total_norm, Tensor) else jnp.asarray(total_norm, jnp.float32)
-    new = _scale([p.grad._data for p in ps], jnp.asarray(max_norm, tot.dtype), tot)
+    mx = device_scalar(float(max_norm), tot.dtype) if type(max_norm) in (int, float) else \
+        jnp.asarray(max_norm, tot.dtype)
+    new = _scale([p.grad._data for p in ps], mx, tot)
     for p, a in zip(ps, new):
         g = p.grad
         g._data = a
