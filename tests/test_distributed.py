@@ -47,12 +47,12 @@ def test_ddp_two_processes_equal_doubled_batch_eager_and_jit():
 
 def test_launcher_fails_fast_when_a_rank_crashes():
     t = time.monotonic()
-    r = _launch("crash.py", timeout=60)
+    r = _launch("crash.py", timeout=100)
     took = time.monotonic() - t
     assert r.returncode == 7
     assert "rank 1" in r.stderr and "exited with code 7" in r.stderr
     assert "crashing on purpose" in r.stderr
-    assert took < 20, took
+    assert took < 45, took  # rank 0 would sleep 120 s: it was killed, not waited for
 
 
 def test_launcher_sets_environment():

@@ -44,7 +44,7 @@ assert objs == [{"rank": 0}, {"rank": 1}]
 
 
 @mt.jit
-def traced(x):  # a collective inside a compiled function (host callback)
+def traced(x):  # a collective inside a compiled function (in-program XLA collective)
     y = x * 2
     dist.all_reduce(y)
     return y + 1

@@ -1,13 +1,17 @@
 """Collectives on tensors (torch.distributed's): real XLA collectives over the process mesh.
 
-Each call stacks this process's array into a global ``jax.Array`` of shape ``(world, ...)`` sharded
-one row per process (``jax.make_array_from_single_device_arrays``), runs one cached jitted reduction
-or gather whose output sharding makes XLA insert the collective (gloo on CPU, NCCL on GPU), and
-reads this process's piece back. Results replace the tensor's array in place, as torch's do.
+Each eager call stacks this process's array into a global ``jax.Array`` of shape ``(world, ...)``
+sharded one row per process (``jax.make_array_from_single_device_arrays``), runs one cached jitted
+reduction or gather whose output sharding makes XLA insert the collective (gloo on CPU, NCCL on GPU),
+and reads this process's piece back. Results replace the tensor's array in place, as torch's do.
 
-Inside ``mt.jit``/``jax.jit`` (traced values) the same host-side collective runs through
-``jax.pure_callback``, so a compiled training step can all-reduce too (every process must run the
-same compiled program, which is the SPMD rule anyway).
+Inside an ``mt.jit`` compiled step (world_size > 1) the step is one SPMD program over the process mesh
+(``_spmd.jit_program``), and a collective on traced values is an in-program XLA collective
+(``lax.psum`` -> all-reduce, ``lax.all_gather``, ``lax.psum_scatter`` -> reduce-scatter) that XLA
+schedules with the rest of the step: no host round trip. Elsewhere under tracing (a plain ``jax.jit``,
+the forward-only programs ``mt.jit`` builds when the caller runs ``backward()`` outside) the host
+collective runs through ``jax.pure_callback``. Either way every process must run the same program
+with the same collectives in the same order (the SPMD rule).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._tensor import Tensor
-from . import _group
+from . import _group, _spmd
 from ._group import ReduceOp
 
 __all__ = ["all_reduce", "broadcast", "all_gather", "all_gather_into_tensor", "reduce_scatter",
@@ -134,6 +138,8 @@ def run(kind: str, op, arr, extra=None):
         if kind == "rscatter":
             return arr[0]
         return arr
+    if _spmd.axis() is not None:  # tracing a compiled step's SPMD program: an in-program collective
+        return _spmd.collective(kind, op, arr, extra, world)
     if isinstance(arr, _Tracer):
         spec = jax.ShapeDtypeStruct(_shape_of(kind, arr, world), arr.dtype)
 
@@ -166,7 +172,9 @@ def reduce(tensor: Tensor, dst: int = 0, op=ReduceOp.SUM, group=None, async_op: 
     _check(tensor, "reduce")
     dst = dst if group_dst is None else group_dst
     out = run("reduce", _op(op), tensor._data)
-    if _group.get_rank() == dst:
+    if _spmd.axis() is not None:  # in a compiled step: choose in the program (the same on every rank)
+        _set(tensor, _spmd.on_rank(dst, out, tensor._data))
+    elif _group.get_rank() == dst:
         _set(tensor, out)
     return _done(async_op)
 

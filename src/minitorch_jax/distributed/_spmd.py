@@ -54,13 +54,13 @@ class _Program:
         self._dev = mesh.devices[_group._STATE["rank"]]
 
         def body(*args):
-            prev = (getattr(_TLS, "axis", None), getattr(_TLS, "live", None))
-            _TLS.axis, _TLS.live = AXIS, []
+            prev = (getattr(_TLS, "axis", None), getattr(_TLS, "last", None))
+            _TLS.axis, _TLS.last = AXIS, [None]
             try:
                 out = run(*args)
-                return out, _keep_alive(_TLS.live)
+                return out, _keep_alive(_TLS.last[0])
             finally:
-                _TLS.axis, _TLS.live = prev
+                _TLS.axis, _TLS.last = prev
 
         sm = jax.shard_map(body, mesh=mesh, in_specs=P(), out_specs=P(), check_vma=False)
         self._jitted = jax.jit(sm, donate_argnums=donate_argnums)
@@ -102,22 +102,38 @@ def jit_program(run, donate_argnums):
 
 
 # ----- collectives inside the SPMD program ---------------------------------------------------------
-def _keep_alive(results: list):
-    """One small extra output depending on every collective the step ran.
+def _never(prev):
+    """A scalar bool that is False at run time, computed from ``prev``; XLA cannot prove it False."""
+    return (lax.axis_index(AXIS) < 0) & (prev.ravel()[0] != 0)
 
-    XLA drops computations whose results are unused, collectives included. Where a process ignores a
-    collective's result that another uses (``gather`` on non-dst ranks, rank-dependent user code),
-    the processes' programs would then disagree on their collectives: gloo aborts, NCCL hangs. A sum
-    of each result, returned and discarded, keeps every collective in every process's program.
+
+def _after(prev, x):
+    """``x`` (same values) computed only once ``prev`` is: a data dependency that XLA keeps.
+
+    XLA drops unused computations, collectives included, and orders independent ones as it likes.
+    Where processes use a collective's result differently (rank-dependent code, ``gather`` on
+    non-dst ranks), their programs could then run different collectives, or the same ones in another
+    order: gloo aborts, NCCL hangs. Chaining each collective's input to the previous one's result
+    keeps every collective, in trace order, in every process's program (torch's rule: all processes
+    call the same collectives in the same order).
     """
-    parts = []
-    for r in results:
-        try:
-            v = jnp.abs(r) if jnp.iscomplexobj(r) else r
-            parts.append(jnp.sum(v, dtype=jnp.float32))
-        except jax.errors.UnexpectedTracerError:  # from a finished inner transform (vmap, grad ...)
-            continue
-    return jnp.stack(parts) if parts else jnp.zeros((0,), jnp.float32)
+    if prev is None:
+        return x
+    try:
+        other = ~x if x.dtype == jnp.bool_ else x + 1  # differs from x: XLA cannot fold the select
+        return jnp.where(_never(prev), other, x)
+    except jax.errors.UnexpectedTracerError:  # prev came from a finished inner transform (vmap ...)
+        return x
+
+
+def _keep_alive(last):
+    """A scalar output (returned and discarded) that needs the step's last collective, hence all."""
+    if last is None:
+        return jnp.zeros((), jnp.bool_)
+    try:
+        return _never(last)
+    except jax.errors.UnexpectedTracerError:
+        return jnp.zeros((), jnp.bool_)
 
 
 def on_rank(rank: int, a, b):
@@ -153,10 +169,13 @@ def collective(kind: str, op, arr, extra, world: int):
     ``kind``: 'reduce' (``op`` over processes), 'gather' (stack every process's array: (world, ...)),
     'bcast' (process ``extra``'s array), 'rscatter' (arr is (world, ...): reduce, row r to process r).
     """
-    out = _collective(kind, op, jnp.asarray(arr), extra, world)
-    live = getattr(_TLS, "live", None)
-    if live is not None and out.size:
-        live.append(out)
+    last = getattr(_TLS, "last", None)
+    x = jnp.asarray(arr)
+    if last is not None:
+        x = _after(last[0], x)
+    out = _collective(kind, op, x, extra, world)
+    if last is not None and out.size:
+        last[0] = out
     return out
 
 

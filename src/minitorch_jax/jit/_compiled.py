@@ -634,7 +634,7 @@ class CompiledFunction:
             state, hp = self._gather(cap, copy=False), self._hp(cap)
             run = self._trace_fn(cap, spec, static_args, STATE.grad, roots, "probe")
             try:
-                return jax.jit(run).trace(state, dyn, hp).lower()
+                return _jit_step(run, ()).trace(state, dyn, hp).lower()
             except _NeedsVJP:
                 entry = _Entry("lower")
                 self._build_diff(entry, cap, spec, static_args, STATE.grad, roots, dyn)

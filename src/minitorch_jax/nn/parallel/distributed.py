@@ -7,9 +7,12 @@ forward pass (with grad enabled) arms the reducer with the parameters that will 
 outputs). When the last of them has accumulated its gradient during ``backward()``, all gradients
 are averaged across processes in one bucket per dtype (one ``all_reduce(AVG)`` each), in place.
 
-Under ``mt.jit`` the same hooks run while the step is traced; the all-reduce then becomes a host
-callback inside the compiled program (``jax.pure_callback`` running the XLA collective), so a
-compiled ``zero_grad / forward / backward / step`` stays one program per process.
+Under ``mt.jit`` the same hooks run while the step is traced. A compiled ``zero_grad / forward /
+backward / step`` is one SPMD program over the processes (each runs it on its own data), and the
+gradient all-reduce (and the buffer broadcast) are XLA collectives inside that program, scheduled
+with the rest of the step, with no host round trip. Only a compiled forward whose ``backward()`` runs
+outside the compiled function still averages through the host (eager collectives, or a
+``jax.pure_callback`` in the forward program for the buffer broadcast).
 
 Notes: the hooks make autograd take its per-node path (the whole-graph fused backward does not run
 graphs with hooks). ``no_sync()`` skips the averaging (gradient accumulation), as in torch.
@@ -64,7 +67,8 @@ class DistributedDataParallel(Module):
     """Data parallelism across processes (torch's ``nn.parallel.DistributedDataParallel``).
 
     Call ``mt.distributed.init_process_group`` first; each process then wraps its replica of the
-    model and trains on its own shard of the data (``mt.utils.data.DistributedSampler``).
+    model and trains on its own shard of the data (``mt.utils.data.DistributedSampler``). A training
+    step compiled with ``mt.jit`` averages the gradients with an XLA all-reduce inside the program.
 
     Args:
         module: the model; available as ``.module`` (state_dict keys gain ``module.``).
