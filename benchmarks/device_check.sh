@@ -12,7 +12,8 @@ python3 -c "import jax, torch; print('jax', jax.__version__, jax.devices(), 'tor
 pip install -q flatbuffers >/dev/null 2>&1 || true
 timeout "${TEST_TIMEOUT:-200}" python3 -m pytest tests -q -n 8 -p no:cacheprovider -p no:warnings \
   --ignore=tests/test_op_parity.py --ignore=tests/test_repr.py --ignore=tests/test_lr_scheduler.py \
-  --ignore=tests/test_examples.py --ignore=tests/test_distributed.py \
+  --ignore=tests/test_examples.py --ignore=tests/test_distributed.py --ignore=tests/test_distributed_jit.py \
+  --ignore=tests/test_distributed_groups.py --ignore=tests/test_onnx.py \
   2>&1 | tee "$OUT/tests.log" | tail -30
 export XLA_PYTHON_CLIENT_MEM_FRACTION=0.5
 timeout 120 python3 -m minitorch_jax.bench --quiet --compare jax --json "$OUT/bench.json" 2>&1 \
