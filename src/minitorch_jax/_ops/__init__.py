@@ -17,6 +17,7 @@ from . import (  # noqa: F401
     nn_activation,
     nn_attention,
     nn_conv,
+    nn_extra,
     nn_linear,
     nn_loss,
     nn_misc,

@@ -9,6 +9,7 @@ from .container import *  # noqa: F403
 from .conv import *  # noqa: F403
 from .distance import *  # noqa: F403
 from .dropout import *  # noqa: F403
+from .extra import *  # noqa: F403
 from .flatten import *  # noqa: F403
 from .flax_module import *  # noqa: F403
 from .fold import *  # noqa: F403
