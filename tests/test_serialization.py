@@ -419,3 +419,40 @@ def test_failed_save_leaves_previous_file_intact(tmp_path, monkeypatch):
     assert path.read_bytes() == before
     assert sorted(os.listdir(tmp_path)) == ["ck.pt"]
     assert load(path)["w"].tolist() == [1.0, 1.0, 1.0]
+
+
+@pytest.mark.parametrize("kind", ["mt-zip", "torch-zip", "torch-legacy", "safetensors"])
+def test_mmap_loads_the_same(tmp_path, kind):
+    rng = np.random.default_rng(3)
+    arrays = {"w": rng.standard_normal((4, 5)).astype(np.float32), "b": np.arange(5, dtype=np.int64),
+              "h": rng.standard_normal(3).astype(np.float16)}
+    path = tmp_path / ("f.safetensors" if kind == "safetensors" else "f.pt")
+    if kind in ("mt-zip", "safetensors"):
+        save({k: mt.tensor(v) for k, v in arrays.items()}, path)
+    else:
+        torch.save({k: torch.tensor(v) for k, v in arrays.items()}, path,
+                   _use_new_zipfile_serialization=kind == "torch-zip")
+    plain = load(path)
+    mapped = load(path, mmap=True)
+    assert set(mapped) == set(arrays)
+    for k, v in arrays.items():
+        assert _raw(mapped[k]) == _raw(plain[k]) == v.tobytes()
+        assert mapped[k].dtype == plain[k].dtype
+
+
+def test_mmap_needs_a_path_and_pickle_module_is_checked(tmp_path):
+    path = tmp_path / "f.pt"
+    save({"a": mt.ones(2)}, path)
+    with open(path, "rb") as fh, pytest.raises(ValueError, match="must be a file path .* mmap"):
+        load(fh, mmap=True)
+    assert load(path, None, pickle)["a"].tolist() == [1.0, 1.0]
+    with pytest.raises(ValueError, match="pickle_module='json' is not supported"):
+        import json
+        load(path, None, json)
+    with pytest.raises(CheckpointError, match="empty"):
+        (tmp_path / "empty.pt").write_bytes(b"")
+        load(tmp_path / "empty.pt", mmap=True)
+    truncated = tmp_path / "t.pt"
+    truncated.write_bytes(path.read_bytes()[:40])
+    with pytest.raises(CheckpointError):
+        load(truncated, mmap=True)

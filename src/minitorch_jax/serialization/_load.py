@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import mmap as _mmap_module
 import os
 
 from .._tensor import Tensor
@@ -14,11 +15,23 @@ from ._torch_zip import is_zip, read_zip
 __all__ = ["load"]
 
 
-def _read_all(f) -> tuple[bytes, str]:
+class _Mapped(_mmap_module.mmap):
+    """A read-only file mapping that ``zipfile`` accepts as a file object."""
+
+    def seekable(self) -> bool:
+        return True
+
+
+def _read_all(f, use_mmap: bool = False) -> tuple[bytes, str]:
     if isinstance(f, (str, os.PathLike)):
         path = os.fspath(f)
         with open(path, "rb") as fh:
+            if use_mmap and os.fstat(fh.fileno()).st_size:
+                # records are read out of the mapping one by one: the file is never copied whole
+                return _Mapped(fh.fileno(), 0, access=_mmap_module.ACCESS_READ), repr(path)
             return fh.read(), repr(path)
+    if use_mmap:
+        raise ValueError("mt.load: f must be a file path in order to use the mmap argument")
     if not hasattr(f, "read"):
         raise TypeError(f"mt.load: f must be a path or a binary file object, got {type(f).__name__}")
     data = f.read()
@@ -56,7 +69,8 @@ def _move(obj, device):
     return obj
 
 
-def load(f, map_location=None, weights_only=True, **pickle_load_args):
+def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=None,
+         **pickle_load_args):
     """Load an object saved with :func:`save` or ``torch.save`` (zip or legacy format), or a
     ``.safetensors`` file (returned as a dict of name -> Tensor).
 
@@ -68,6 +82,10 @@ def load(f, map_location=None, weights_only=True, **pickle_load_args):
             tuples, sets, numbers, strings, None, dtypes, ``torch.Size`` and ``torch.device`` are
             allowed. False also allows numpy arrays/dtypes/scalars. Neither setting ever runs code
             from the file: anything else is refused.
+        pickle_module: None or the ``pickle`` module (accepted for torch's signature; the file is
+            always read with this library's restricted unpickler).
+        mmap: map a file given by path into memory instead of reading it whole (torch's
+            ``mmap=True``): each tensor's bytes are read out of the mapping as it is rebuilt.
 
     Returns:
         The saved object with torch tensors as mt Tensors (torch Parameters as mt Parameters).
@@ -80,7 +98,11 @@ def load(f, map_location=None, weights_only=True, **pickle_load_args):
         CheckpointError: empty, truncated, corrupted or unrecognized files (a ``RuntimeError`` and
             ``pickle.UnpicklingError``).
     """
-    data, where = _read_all(f)
+    if pickle_module is not None and getattr(pickle_module, "__name__", None) != "pickle":
+        name = getattr(pickle_module, "__name__", pickle_module)
+        raise ValueError(f"mt.load: pickle_module={name!r} is not supported: files are always read with "
+                         "the restricted unpickler (weights_only)")
+    data, where = _read_all(f, bool(mmap))
     if not data:
         raise CheckpointError(f"mt.load: {where} is empty (0 bytes)")
     try:

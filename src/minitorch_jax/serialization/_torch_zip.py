@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import collections
 import io
+import mmap
 import pickle
 import pickletools
 import zipfile
@@ -202,7 +203,7 @@ def is_zip(data: bytes) -> bool:
 def read_zip(data: bytes, weights_only: bool = True):
     """Load the object stored in a torch zip checkpoint held in ``data``."""
     try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
+        zf = zipfile.ZipFile(data if isinstance(data, mmap.mmap) else io.BytesIO(data))
         names = zf.namelist()
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, IndexError) as e:
         raise CheckpointError(f"mt.load: not a valid torch zip checkpoint ({e})") from None
