@@ -63,3 +63,19 @@ def test_launcher_sets_environment():
     assert r.returncode == 0, r.stderr
     lines = sorted(line for line in r.stdout.split("\n") if line)
     assert lines == [f"{i} {i} 3 3 127.0.0.1 True" for i in range(3)]
+
+
+def test_ddp_on_process_subgroups():
+    r = _launch("ddp_group.py", n=4, timeout=150)
+    assert r.returncode == 0, r.stderr[-3000:]
+    oks = sorted(line for line in r.stdout.split("\n") if line.startswith("OK"))
+    assert oks == [f"OK {i}" for i in range(4)]
+
+
+def test_rank_raising_after_init_fails_the_job_fast():
+    t = time.monotonic()
+    r = _launch("crash_after_init.py", timeout=100)
+    took = time.monotonic() - t
+    assert r.returncode == 1
+    assert "rank 1 fails after init on purpose" in r.stderr
+    assert took < 45, took  # before the fix rank 1 hung in JAX's shutdown and the launcher waited forever

@@ -12,6 +12,12 @@ collectives of ``mt.distributed`` on traced values emit ``jax.lax`` collectives 
 ``pmax``, ``all_gather`` ...): XLA all-reduce / all-gather / reduce-scatter ops in the compiled program,
 scheduled by XLA, with no host round trip. Outside that context (eager calls, plain ``jax.jit``, the
 forward-only programs of ``mt.jit``) collectives keep their host path.
+
+A collective on a subgroup (``new_group``) is, in this program, an all-gather over every process
+followed by a local reduction or selection over the members' rows (:func:`_sub_collective`): every
+process, members and non-members (holding ``NON_GROUP_MEMBER``) alike, must call it, with tensors of
+the same element count and dtype; non-members' tensors are left unchanged. If some process skips it,
+the processes' programs run different collectives (gloo aborts, NCCL hangs), as with any collective.
 """
 
 from __future__ import annotations
@@ -163,20 +169,74 @@ def _reduce(op: str, x, world: int):
     raise AssertionError(op)
 
 
-def collective(kind: str, op, arr, extra, world: int):
+def collective(kind: str, op, arr, extra, world: int, ranks=()):
     """Collective ``kind`` as a ``jax.lax`` collective over the process axis (inside the SPMD program).
 
     ``kind``: 'reduce' (``op`` over processes), 'gather' (stack every process's array: (world, ...)),
     'bcast' (process ``extra``'s array), 'rscatter' (arr is (world, ...): reduce, row r to process r).
+    ``ranks``: ``()`` for every process; a subgroup's members (global ranks in group-rank order, with
+    ``extra`` the source's group rank and results over the group, see :func:`_sub_collective`); None on
+    a process outside the subgroup, which only joins the all-gather (its result is to be ignored).
     """
     last = getattr(_TLS, "last", None)
     x = jnp.asarray(arr)
     if last is not None:
         x = _after(last[0], x)
-    out = _collective(kind, op, x, extra, world)
+    if ranks == ():
+        out = _collective(kind, op, x, extra, world)
+    else:
+        out = _sub_collective(kind, op, x, extra, world, ranks)
     if last is not None and out.size:
         last[0] = out
     return out
+
+
+def _reduce_rows(op: str, rows):
+    """Reduce ``rows`` (n, ...) over axis 0 as the eager collectives do (bool as 0/1 integers)."""
+    if rows.dtype == jnp.bool_:
+        return _reduce_rows(op, rows.astype(jnp.int32)).astype(jnp.bool_)
+    n = rows.shape[0]
+    if op == "sum":
+        return jnp.sum(rows, axis=0, dtype=rows.dtype)
+    if op == "avg":
+        if not jnp.issubdtype(rows.dtype, jnp.inexact):
+            return jnp.sum(rows, axis=0, dtype=rows.dtype) // n
+        return jnp.mean(rows, axis=0).astype(rows.dtype)  # half precision accumulates in float32
+    if op == "product":
+        return jnp.prod(rows, axis=0, dtype=rows.dtype)
+    if op == "min":
+        return jnp.min(rows, axis=0)
+    if op == "max":
+        return jnp.max(rows, axis=0)
+    raise AssertionError(op)
+
+
+def _sub_collective(kind: str, op, x, extra, world: int, ranks):
+    """A subgroup's collective inside the SPMD program, where every process runs it.
+
+    One ``lax.all_gather`` of the flattened array over the whole process axis (every process, member or
+    not, so that all run the same collectives: only the element count and dtype must agree), then the
+    members' rows are selected and reduced locally. ``lax.psum(..., axis_index_groups=...)`` works in
+    ``shard_map`` on CPU, but its groups must cover every process and be the same in every process's
+    program: a non-member (holding ``NON_GROUP_MEMBER``) does not know the group, and with
+    ``new_subgroups`` each process passes its own subgroup, so the processes' programs would differ.
+    ``ranks`` None: a non-member, which gets the gathered rows back (to ignore).
+    """
+    rows = lax.all_gather(x.reshape(-1), AXIS).reshape((world,) + x.shape)
+    if ranks is None:
+        return rows
+    mine = rows[jnp.asarray(ranks)]  # (n, ...) in group-rank order
+    if kind == "reduce":
+        return _reduce_rows(op, mine)
+    if kind == "gather":
+        return mine
+    if kind == "bcast":
+        return rows[ranks[extra]]
+    if kind == "rscatter":  # x is (n, ...): reduce the members' stacks, group rank g keeps row g
+        table = jnp.asarray([ranks.index(r) if r in ranks else 0 for r in range(world)], jnp.int32)
+        return lax.dynamic_index_in_dim(_reduce_rows(op, mine), table[lax.axis_index(AXIS)], 0,
+                                        keepdims=False)
+    raise AssertionError(kind)
 
 
 def _collective(kind: str, op, x, extra, world: int):

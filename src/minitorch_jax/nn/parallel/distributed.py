@@ -76,7 +76,9 @@ class DistributedDataParallel(Module):
             accepted for torch compatibility (one device per process; one bucket per dtype).
         broadcast_buffers: broadcast rank 0's buffers (e.g. BatchNorm statistics) before each
             forward (default True).
-        process_group: only the default group is supported.
+        process_group: the group whose processes hold the replicas (``mt.distributed.new_group``;
+            default: every process). Only its members may construct the wrapper; parameters are
+            broadcast from the group's first rank and gradients averaged over the group.
         find_unused_parameters: find the parameters the outputs do not depend on at each forward
             and do not wait for their gradients (default False: every parameter that requires
             grad must receive one, else the next forward raises, as in torch).
@@ -99,7 +101,13 @@ class DistributedDataParallel(Module):
         object.__setattr__(self, "_expected", None)
         object.__setattr__(self, "_ready", set())
         object.__setattr__(self, "_handles", [])
-        object.__setattr__(self, "_world", _pg.get_world_size())
+        group = _pg.resolve(process_group, "DistributedDataParallel")
+        if group is _pg.GroupMember.NON_GROUP_MEMBER:
+            raise ValueError(f"DistributedDataParallel: global rank {_pg.get_rank()} is not a member of "
+                             "process_group (new_group() returned GroupMember.NON_GROUP_MEMBER here); only "
+                             "the group's processes may wrap a replica")
+        object.__setattr__(self, "_group", group)
+        object.__setattr__(self, "_world", group.size() if group is not None else _pg.get_world_size())
         self._sync_module_states()
         for p in self._grad_params():
             node = accumulate_node(p)
@@ -114,7 +122,7 @@ class DistributedDataParallel(Module):
             return
         with _grad_mode.no_grad():
             states = list(self.module.parameters()) + list(self.module.buffers())
-            _bucketed(states, lambda flat: _collectives.run("bcast", None, flat, 0))
+            _bucketed(states, lambda flat: _collectives.run("bcast", None, flat, 0, group=self._group))
 
     def _make_hook(self, p: Tensor):
         pid = id(p)
@@ -137,7 +145,7 @@ class DistributedDataParallel(Module):
             return
         grads = [p._grad for p in self._grad_params() if id(p) in exp and p._grad is not None]
         if grads:
-            _bucketed(grads, lambda flat: _collectives.run("reduce", ReduceOp.AVG, flat))
+            _bucketed(grads, lambda flat: _collectives.run("reduce", ReduceOp.AVG, flat, group=self._group))
 
     def _arm(self, outputs) -> None:
         params = self._grad_params()
@@ -167,7 +175,7 @@ class DistributedDataParallel(Module):
             bufs = list(self.module.buffers())
             if bufs:
                 with _grad_mode.no_grad():
-                    _bucketed(bufs, lambda flat: _collectives.run("bcast", None, flat, 0))
+                    _bucketed(bufs, lambda flat: _collectives.run("bcast", None, flat, 0, group=self._group))
         out = self.module(*inputs, **kwargs)
         if _grad_mode.is_grad_enabled() and self.require_backward_grad_sync:
             self._arm(out)
