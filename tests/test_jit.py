@@ -509,3 +509,50 @@ def test_module_compile_in_place():
     c = copy.deepcopy(m)  # copies are plain (uncompiled) modules
     assert "_compiled_call_impl" not in c.__dict__
     np.testing.assert_allclose(c(x).detach().numpy(), m(x).detach().numpy(), rtol=1e-6)
+
+
+def test_step_sets_grad_of_tensor_arguments_like_eager():
+    def make():
+        mt.manual_seed(0)
+        model = mt.nn.Linear(4, 3)
+        return model, mt.optim.SGD(model.parameters(), lr=0.1)
+
+    def body(model, opt):
+        def step(x, y, scale, raw):
+            opt.zero_grad()
+            loss = ((model(x * scale) - y) ** 2).mean() + (x * mt.from_jax(raw)).sum()
+            loss.backward()
+            opt.step()
+            return loss
+        return step
+
+    rng = np.random.default_rng(0)
+    xs = [rng.standard_normal((5, 4)).astype(np.float32) for _ in range(4)]
+    ys = [rng.standard_normal((5, 3)).astype(np.float32) for _ in range(4)]
+    raw = jax.numpy.full((5, 4), 0.5, np.float32)  # a raw jax array argument between the tensors
+    results = []
+    for compiled in (False, True):
+        model, opt = make()
+        step = mt.jit(body(model, opt)) if compiled else body(model, opt)
+        x_acc = mt.zeros(5, 4, requires_grad=True)  # accumulates over steps, as torch would
+        grads = []
+        for x, y in zip(xs, ys):
+            xt = mt.tensor(x, requires_grad=True)
+            step(xt, mt.tensor(y), 2.0, raw)
+            grads.append(xt.grad.numpy())
+            step(x_acc, mt.tensor(y), 2.0, raw)
+        results.append((grads, x_acc.grad.numpy(), model.weight.detach().numpy()))
+    (g0, a0, w0), (g1, a1, w1) = results
+    for a, b in zip(g0, g1):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(a0, a1, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(w0, w1, rtol=1e-5, atol=1e-6)
+
+
+def test_creation_with_device_inside_compiled_function():
+    @mt.jit
+    def f(x):
+        return x + mt.full((3,), 2.0, device="cpu") + mt.zeros(3, device=x.device)
+
+    assert f(mt.ones(3)).tolist() == [3.0, 3.0, 3.0]
+    assert f(mt.ones(3)).tolist() == [3.0, 3.0, 3.0]

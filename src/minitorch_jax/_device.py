@@ -173,6 +173,8 @@ def put(arr, dev):
     ``mt.zeros(3, device='cpu')`` behaves like ``mt.zeros(3)`` (and mixes freely with sharded arrays).
     """
     jd = device(dev).jax_device() if not isinstance(dev, device) else dev.jax_device()
+    if isinstance(arr, jax.core.Tracer):  # inside a compiled function: the program places it
+        return arr if jd == default_jax_device() else jax.device_put(arr, jd)
     if jd == default_jax_device() and not getattr(arr, "committed", True):
         try:
             if arr.devices() == {jd}:

@@ -65,7 +65,7 @@ class _Entry:
     """One compiled program and what it needs at call time."""
 
     __slots__ = ("fn", "kind", "out_tree", "out_grad", "diff_idx", "diff_args", "eager", "reason",
-                 "compile_time")
+                 "compile_time", "arg_grads")
 
     def __init__(self, reason):
         self.fn = None
@@ -77,6 +77,7 @@ class _Entry:
         self.eager = False
         self.reason = reason
         self.compile_time = 0.0
+        self.arg_grads = ()  # argument positions whose .grad a step sets (returned after its outputs)
 
 
 def _flatten_args(args, kwargs, static_argnums):
@@ -241,6 +242,7 @@ class CompiledFunction:
         self._warned_eager = False
         self._gave_up = False
         self._traces = 0
+        self._arg_grads = ()
         self._hp_cache = None
         self._warmed = False
         self._meta = None
@@ -461,6 +463,15 @@ class CompiledFunction:
                 new_keys = [g._key for g in cap.generators]
                 outer._traces += 1
                 outer._meta = (out_spec, [t is not None and t.requires_grad for t in tensors])
+                outer._arg_grads = ()
+                if mode in ("probe", "step") and ran_backward:
+                    # a backward inside the step may set .grad of tensor arguments (torch accumulates
+                    # into the caller's tensors): return those gradients after the outputs
+                    leaves = _leaf_objects(a, kw, static_args)
+                    idx = tuple(i for i, t in enumerate(leaves)
+                                if isinstance(t, Tensor) and t._grad is not None)
+                    outer._arg_grads = idx
+                    arrays = arrays + [leaves[i]._grad._data for i in idx]
                 for i, x in enumerate(arrays):
                     if not isinstance(x, (jax.Array, _Tracer)):
                         arrays[i] = jnp.asarray(x)
@@ -557,6 +568,8 @@ class CompiledFunction:
         if self._traces != traces:  # jax traced (first call, or new argument shapes/dtypes)
             meta = self._meta
             entry.out_tree = meta[0]
+            if entry.kind == "step":
+                entry.arg_grads = self._arg_grads
             if entry.kind == "diff":
                 entry.out_grad = meta[2]
             if not first:
@@ -565,6 +578,10 @@ class CompiledFunction:
                                   "time": 0.0,
                                   "program": "forward+backward" if entry.kind == "diff" else "step"})
         if entry.kind == "step":
+            if entry.arg_grads:
+                n = len(outs) - len(entry.arg_grads)
+                outs, extra = outs[:n], outs[n:]
+                _accumulate_arg_grads(entry.arg_grads, extra, args, kwargs, self.static_argnums)
             result = [_wrap(o) for o in outs]
         else:
             result = self._connect(entry, cap, diff_outs, other_outs, vjp_fn, args, kwargs)
@@ -658,6 +675,41 @@ def _jit_step(run, donate_argnums):
     if _spmd.active():
         return _spmd.jit_program(run, donate_argnums)
     return jax.jit(run, donate_argnums=donate_argnums, keep_unused=bool(donate_argnums))
+
+
+def _leaf_objects(args, kwargs, static_argnums):
+    """The Tensors and arrays of a call, in the order of ``_flatten_args``'s array leaves."""
+    out: list = []
+
+    def walk(a):
+        if isinstance(a, (Tensor, jax.Array, np.ndarray, _Tracer)):
+            out.append(a)
+        elif isinstance(a, (list, tuple)):
+            for x in a:
+                walk(x)
+        elif isinstance(a, dict):
+            for x in a.values():
+                walk(x)
+
+    for i, a in enumerate(args):
+        if i not in static_argnums:
+            walk(a)
+    for k in sorted(kwargs):
+        walk(kwargs[k])
+    return out
+
+
+def _accumulate_arg_grads(idx, grads, args, kwargs, static_argnums) -> None:
+    """Add a step's gradients into the ``.grad`` of the caller's tensor arguments (as torch would)."""
+    leaves = _leaf_objects(args, kwargs, static_argnums)
+    for i, g in zip(idx, grads):
+        t = leaves[i]
+        og = t._grad
+        if og is None:
+            t._grad = _wrap(g)
+        else:
+            og._data = og._data + g
+            og._version += 1
 
 
 def _collect_tensors(obj, out):

@@ -5,4 +5,4 @@ from __future__ import annotations
 from . import functional, init, parallel, utils
 from .modules import *  # noqa: F403
 from .parallel import DataParallel
-from .parameter import Buffer, Parameter
+from .parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter
