@@ -1,8 +1,10 @@
 """Training-step speed: mt eager vs mt.jit (automatic state capture) vs hand-written JAX+optax
 (jax.jit with donation) vs flax.nnx (nnx.jit) vs torch eager, in one run.
 
-Reports the median time per step (after warm-up), first-call compile time, and each time as a
-ratio over hand-written jitted JAX. Workloads: an MLP 784-512-512-10 (batch 128), a tiny MLP
+Reports the median time per step (after warm-up; the frameworks are timed in alternating blocks,
+``--rounds``, and the median of the block medians is kept, so drift in the machine's speed hits all
+alike), first-call compile time, and each time as a ratio over hand-written jitted JAX.
+Workloads: an MLP 784-512-512-10 (batch 128), a tiny MLP
 32-64-64-10 (batch 32, per-call overhead dominates) and a small CNN.
 
     python benchmarks/jit_step.py [--steps 200] [--workloads mlp,tiny,cnn] [--json out.json]
@@ -224,7 +226,18 @@ def _torch_step(w, model, x, y):
     return step
 
 
-def run(workloads, steps, warmup, eager_steps):
+def _interleaved(steps_by_key, counts, rounds, warmup):
+    """Time each step function in ``rounds`` alternating blocks (so drift in the machine's speed hits
+    every framework alike); the result per key is the median of the blocks' medians."""
+    per = {k: [] for k in steps_by_key}
+    for _ in range(rounds):
+        for k, fn in steps_by_key.items():
+            n = max(3, counts[k] // rounds)
+            per[k].append(_time(fn, n, warmup))
+    return {k: statistics.median(v) for k, v in per.items()}
+
+
+def run(workloads, steps, warmup, eager_steps, rounds=5):
     rows = []
     for name in workloads:
         w = WORKLOADS[name]
@@ -232,27 +245,29 @@ def run(workloads, steps, warmup, eager_steps):
         x, y = _data(w, rng)
         mt.manual_seed(0)
         row = {"workload": name}
+        fns, counts = {}, {}
         eager, model = _mt_steps(w, x, y)
-        row["mt_eager"] = _time(eager, eager_steps, 3)
+        fns["mt_eager"], counts["mt_eager"] = eager, eager_steps
         mt.manual_seed(0)
         train_step, model_j, run_jit = _mt_jit_step(w, x, y)
         _sync(run_jit())  # eager warm-up call (creates gradients and optimizer state)
         row["mt_jit_compile"] = _first_call(run_jit)
-        row["mt_jit"] = _time(run_jit, steps, warmup)
-        assert train_step.num_compiles == 1, train_step.explain()
+        fns["mt_jit"], counts["mt_jit"] = run_jit, steps
         params = _jax_params(model_j)
         jstep = _jax_step(w, params, x, y)
         row["jax_jit_compile"] = _first_call(jstep)
-        row["jax_jit"] = _time(jstep, steps, warmup)
+        fns["jax_jit"], counts["jax_jit"] = jstep, steps
         nnx_step = _nnx_step(w, x, y)
         if nnx_step is not None:
             row["nnx_jit_compile"] = _first_call(nnx_step)
-            row["nnx_jit"] = _time(nnx_step, steps, warmup)
+            fns["nnx_jit"], counts["nnx_jit"] = nnx_step, steps
         tstep = _torch_step(w, model, x, y)
         if tstep is not None:
             import torch
             torch.set_num_threads(max(1, torch.get_num_threads()))
-            row["torch_eager"] = _time(tstep, eager_steps, 3)
+            fns["torch_eager"], counts["torch_eager"] = tstep, eager_steps
+        row.update(_interleaved(fns, counts, rounds, warmup))
+        assert train_step.num_compiles == 1, train_step.explain()
         rows.append(row)
     return rows
 
@@ -280,9 +295,11 @@ def main(argv=None):
     p.add_argument("--warmup", type=int, default=20)
     p.add_argument("--eager-steps", type=int, default=30)
     p.add_argument("--workloads", default="mlp,tiny,cnn")
+    p.add_argument("--rounds", type=int, default=5,
+                   help="alternating timing blocks per framework (median of block medians)")
     p.add_argument("--json", default=None)
     a = p.parse_args(argv)
-    rows = run(a.workloads.split(","), a.steps, a.warmup, a.eager_steps)
+    rows = run(a.workloads.split(","), a.steps, a.warmup, a.eager_steps, a.rounds)
     report(rows)
     if a.json:
         with open(a.json, "w") as f:

@@ -556,3 +556,32 @@ def test_creation_with_device_inside_compiled_function():
 
     assert f(mt.ones(3)).tolist() == [3.0, 3.0, 3.0]
     assert f(mt.ones(3)).tolist() == [3.0, 3.0, 3.0]
+
+
+def test_unrelated_state_changes_do_not_recompile():
+    model = mt.nn.Linear(3, 2)
+    opt = mt.optim.Adam(model.parameters(), lr=0.1)
+
+    @mt.jit
+    def step(x):
+        opt.zero_grad()
+        loss = model(x).square().mean()
+        loss.backward()
+        opt.step()
+        return loss
+
+    x = mt.ones(4, 3)
+    for _ in range(3):
+        step(x)
+    assert step.num_compiles == 1
+    # elsewhere: a new model and its optimizer's first step (both bump the global state version)
+    other = mt.nn.Linear(5, 5)
+    other_opt = mt.optim.Adam(other.parameters())
+    other(mt.ones(1, 5)).sum().backward()
+    other_opt.step()
+    step(x)
+    assert step.num_compiles == 1, step.explain()
+    # a real change of what the step captures still recompiles
+    model.extra = mt.nn.Parameter(mt.ones(2))
+    step(x)
+    assert step.num_compiles == 2, step.explain()

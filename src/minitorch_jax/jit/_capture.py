@@ -108,6 +108,14 @@ class Capture:
         self.hp_static: list = []
         self.hp_getters: list = []
         self.version = -1
+        self.sig = None  # which set of captured objects this is (equal sets share it; see signature())
+
+    def signature(self) -> tuple:
+        """The identity of everything captured: two captures with equal signatures hold the same
+        objects, so programs compiled for one serve the other."""
+        return (tuple(map(id, self.tensors)), tuple(map(id, self.generators)), tuple(map(id, self.modules)),
+                tuple((id(g), k, i) for g, k, i in self.hp_slots),
+                tuple((id(g), tuple(keys)) for g, keys in self.hp_static))
 
 
 def _walk(roots, visit_tensor, visit_generator=None, visit_module=None, visit_optimizer=None):

@@ -243,6 +243,7 @@ class CompiledFunction:
         self._gave_up = False
         self._traces = 0
         self._arg_grads = ()
+        self._sigs: dict = {}  # capture signature -> small int (part of the cache key)
         self._hp_cache = None
         self._warmed = False
         self._meta = None
@@ -308,9 +309,16 @@ class CompiledFunction:
     def _capture(self, args, kwargs):
         cap = self._cap
         if cap is None or cap.version != _state_version.VERSION[0]:
-            cap = _capture.discover(_capture.roots_of(self.eager, args, kwargs))
-            cap.version = _state_version.VERSION[0]
-            self._cap = cap
+            # something somewhere registered a module or created optimizer state: walk again, but keep
+            # the compiled programs when what this function captures is still the same set of objects
+            new = _capture.discover(_capture.roots_of(self.eager, args, kwargs))
+            new.version = _state_version.VERSION[0]
+            sig = new.signature()
+            new.sig = self._sigs.setdefault(sig, len(self._sigs))
+            if cap is not None and cap.sig == new.sig:
+                cap.version = new.version
+            else:
+                self._cap = cap = new
         return cap
 
     def _key(self, cap, spec, dyn):
@@ -318,12 +326,12 @@ class CompiledFunction:
         hp_static = tuple([get(g) for g, get in cap.hp_getters])
         training = tuple(map(_TRAINING, cap.modules))
         avals = tuple([(a.shape, a.dtype) for a in dyn])
-        key = (spec, STATE.grad, _dtype._default[0].name, training, hp_static, cap.version, avals)
+        key = (spec, STATE.grad, _dtype._default[0].name, training, hp_static, cap.sig, avals)
         try:
             hash(key)
         except TypeError:  # an unhashable hyperparameter value (a list ...): compare it by value
             hp_static = tuple(tuple(_hashable(g[k]) for k in keys) for g, keys in cap.hp_static)
-            key = (spec, STATE.grad, _dtype._default[0].name, training, hp_static, cap.version, avals)
+            key = (spec, STATE.grad, _dtype._default[0].name, training, hp_static, cap.sig, avals)
         return key
 
     def _call(self, args, kwargs):
