@@ -326,19 +326,18 @@ class CompiledFunction:
         hp_static = tuple([get(g) for g, get in cap.hp_getters])
         training = tuple(map(_TRAINING, cap.modules))
         avals = tuple([(a.shape, a.dtype) for a in dyn])
-        key = (spec, STATE.grad, _dtype._default[0].name, training, hp_static, cap.sig, avals)
-        try:
-            hash(key)
-        except TypeError:  # an unhashable hyperparameter value (a list ...): compare it by value
-            hp_static = tuple(tuple(_hashable(g[k]) for k in keys) for g, keys in cap.hp_static)
-            key = (spec, STATE.grad, _dtype._default[0].name, training, hp_static, cap.sig, avals)
-        return key
+        return (spec, STATE.grad, _dtype._default[0].name, training, hp_static, cap.sig, avals)
 
     def _call(self, args, kwargs):
         cap = self._capture(args, kwargs)
         dyn, spec = _flatten_args(args, kwargs, self.static_argnums)
         key = self._key(cap, spec, dyn)
-        entry = self._cache.get(key)
+        try:
+            entry = self._cache.get(key)  # hashes the key once
+        except TypeError:  # an unhashable hyperparameter value (a list ...): compare it by value
+            hp_static = tuple(tuple(_hashable(g[k]) for k in keys) for g, keys in cap.hp_static)
+            key = key[:4] + (hp_static,) + key[5:]
+            entry = self._cache.get(key)
         if entry is None:
             return self._first_call(key, cap, spec, dyn, args, kwargs)
         if entry.eager:
