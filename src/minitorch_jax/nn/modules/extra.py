@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from ... import _creation
-from ..._grad_mode import no_grad
 from .. import functional as F
-from .. import init
 from ..parameter import Parameter
 from .loss import _Loss
 from .module import Module
+from .sparse import _EmbeddingWeight
 
 __all__ = ["EmbeddingBag", "CTCLoss"]
 
 
-class EmbeddingBag(Module):
+class EmbeddingBag(_EmbeddingWeight, Module):
     """Sums, means or maxima of "bags" of embedding vectors, without the per-index embeddings.
 
     Args:
@@ -64,17 +63,6 @@ class EmbeddingBag(Module):
         self.sparse = sparse
         self.include_last_offset = include_last_offset
 
-    def reset_parameters(self) -> None:
-        """N(0, 1) weights; the padding row set to zero."""
-        init.normal_(self.weight)
-        self._fill_padding_idx_with_zero()
-
-    def _fill_padding_idx_with_zero(self) -> None:
-        if self.padding_idx is not None:
-            with no_grad():
-                w = self.weight
-                w._data = w._data.at[self.padding_idx].set(0)
-                w._version += 1
 
     def forward(self, input, offsets=None, per_sample_weights=None):
         """Reduce the bags of ``input`` (see the class docstring for the shapes)."""

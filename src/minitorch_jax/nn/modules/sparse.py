@@ -12,7 +12,23 @@ from .module import Module
 __all__ = ["Embedding"]
 
 
-class Embedding(Module):
+class _EmbeddingWeight:
+    """Weight initialisation shared by :class:`Embedding` and ``EmbeddingBag``."""
+
+    def reset_parameters(self) -> None:
+        """N(0, 1) weights; the padding row set to zero."""
+        init.normal_(self.weight)
+        self._fill_padding_idx_with_zero()
+
+    def _fill_padding_idx_with_zero(self) -> None:
+        if self.padding_idx is not None:
+            with no_grad():
+                w = self.weight
+                w._data = w._data.at[self.padding_idx].set(0)
+                w._version += 1
+
+
+class Embedding(_EmbeddingWeight, Module):
     """A table of ``num_embeddings`` vectors of size ``embedding_dim``, looked up by index.
 
     Args:
@@ -57,17 +73,6 @@ class Embedding(Module):
             self.weight = Parameter(_weight, requires_grad=not _freeze)
         self.sparse = sparse
 
-    def reset_parameters(self) -> None:
-        """N(0, 1) weights; the padding row set to zero."""
-        init.normal_(self.weight)
-        self._fill_padding_idx_with_zero()
-
-    def _fill_padding_idx_with_zero(self) -> None:
-        if self.padding_idx is not None:
-            with no_grad():
-                w = self.weight
-                w._data = w._data.at[self.padding_idx].set(0)
-                w._version += 1
 
     def forward(self, input):
         return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
