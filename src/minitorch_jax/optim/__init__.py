@@ -9,16 +9,19 @@ hyperparameters are inputs of that call, so changing ``param_groups[i]['lr']`` n
 from __future__ import annotations
 
 from .adadelta import Adadelta
+from .adafactor import Adafactor
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
+from .asgd import ASGD
 from .nadam import NAdam
 from .optax_wrapper import Optax
 from .optimizer import Optimizer
 from .radam import RAdam
 from .rmsprop import RMSprop
+from .rprop import Rprop
 from .sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam",
-           "Optax"]
+           "Rprop", "ASGD", "Adafactor", "Optax"]
 from . import lr_scheduler  # noqa: E402
