@@ -20,6 +20,7 @@ from . import (  # noqa: F401
     nn_extra,
     nn_linear,
     nn_loss,
+    nn_loss_extra,
     nn_misc,
     nn_norm,
     nn_pool,
