@@ -166,7 +166,8 @@ def test_skips_params_without_grad_like_torch():
 
 
 @pytest.mark.parametrize("name,kw", [("Adam", dict(lr=0.01, amsgrad=True)), ("RMSprop", dict(centered=True)),
-                                     ("NAdam", {}), ("SGD", dict(lr=0.05, momentum=0.9))])
+                                     ("NAdam", {}), ("SGD", dict(lr=0.05, momentum=0.9)),
+                                     ("Rprop", dict(lr=0.05)), ("ASGD", dict(t0=3, lambd=0.01))])
 def test_complex_parameters_follow_torch_real_view(name, kw):
     rng = np.random.default_rng(1)
     a = (rng.standard_normal((3, 2)) + 1j * rng.standard_normal((3, 2))).astype(np.complex64)

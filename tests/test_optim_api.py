@@ -14,7 +14,7 @@ import minitorch_jax as mt
 from minitorch_jax._tensor import _wrap
 from minitorch_jax.optim._rule import group_step_fn
 from tests.oracle import torch
-from tests.test_optim import assert_close, build, make_problem, set_grads, to_np
+from tests.test_optim import assert_close, build, compare_state, make_problem, set_grads, to_np
 
 
 def _cache_size(opt, group=0):
@@ -183,7 +183,9 @@ def _torch_to_mt(sd):
 INTERCHANGE = [("Adam", dict(lr=0.01, amsgrad=True)), ("SGD", dict(lr=0.05, momentum=0.9)),
                ("RMSprop", dict(centered=True, momentum=0.5)), ("NAdam", {}),
                ("Adagrad", dict(lr_decay=0.01)),
-               ("Adadelta", {}), ("Adamax", {}), ("RAdam", {}), ("AdamW", {})]
+               ("Adadelta", {}), ("Adamax", {}), ("RAdam", {}), ("AdamW", {}),
+               ("Rprop", dict(lr=0.02)), ("ASGD", dict(t0=4, lambd=0.01)),
+               ("Adafactor", dict(weight_decay=0.1))]
 
 
 @pytest.mark.parametrize("name,kw", INTERCHANGE, ids=[n for n, _ in INTERCHANGE])
@@ -213,6 +215,7 @@ def test_state_dict_interchange_with_torch(name, kw):
         assert_close(m2, t)
         assert_close(t2, m)
         assert_close(m, t)
+    compare_state(mo2, to2, 1e-4)
 
 
 def test_state_dict_round_trip_and_layout():

@@ -10,7 +10,6 @@ import pytest
 import minitorch_jax as mt
 from tests.oracle import torch
 from tests.test_optim import assert_close, build, compare_state, make_problem, run_both, set_grads, to_np
-from tests.test_optim_api import _mt_to_torch, _torch_to_mt
 
 STEPS = 25
 
@@ -121,39 +120,6 @@ def test_tensor_lr_must_be_one_element(name):
         getattr(mt.optim, name)([mt.nn.Parameter(mt.ones(2))], lr=mt.tensor([0.1, 0.2]))
 
 
-INTERCHANGE = [("Rprop", dict(lr=0.02)), ("ASGD", dict(t0=4, lambd=0.01)),
-               ("Adafactor", dict(weight_decay=0.1))]
-
-
-@pytest.mark.parametrize("name,kw", INTERCHANGE, ids=[n for n, _ in INTERCHANGE])
-def test_state_dict_interchange_with_torch(name, kw):
-    init, grads = make_problem(np.float32, steps=12)
-    kw1 = dict(lr=0.002)
-    tps, to = build("torch", name, kw, kw1, init)
-    mps, mo = build("mt", name, kw, kw1, init)
-    for gs in grads[:6]:
-        set_grads(tps, gs, "torch")
-        set_grads(mps, gs, "mt")
-        to.step()
-        mo.step()
-    init_t, init_m = [to_np(p) for p in tps], [to_np(p) for p in mps]
-    mps2, mo2 = build("mt", name, {**kw, "lr": 123.0}, {}, init_t)
-    mo2.load_state_dict(_torch_to_mt(to.state_dict()))
-    tps2, to2 = build("torch", name, {**kw, "lr": 123.0}, {}, init_m)
-    to2.load_state_dict(_mt_to_torch(mo.state_dict()))
-    assert mo2.param_groups[1]["lr"] == 0.002
-    for gs in grads[6:]:
-        for ps, lib in ((tps, "torch"), (mps, "mt"), (mps2, "mt"), (tps2, "torch")):
-            set_grads(ps, gs, lib)
-        for o in (to, mo, mo2, to2):
-            o.step()
-    for t, m2, m, t2 in zip(tps, mps2, mps, tps2):
-        assert_close(m2, t)
-        assert_close(t2, m)
-        assert_close(m, t)
-    compare_state(mo2, to2, 1e-4)
-
-
 @pytest.mark.parametrize("name,kw", [("Rprop", dict(lr=0.01)), ("ASGD", dict(lr=0.05, t0=2)),
                                      ("Adafactor", dict(lr=0.05, weight_decay=0.01))])
 def test_mt_jit_step_equals_eager(name, kw):
@@ -183,23 +149,6 @@ def test_mt_jit_step_equals_eager(name, kw):
     for a, b in zip(me.parameters(), mc.parameters()):
         for k, v in oe.state[a].items():
             np.testing.assert_allclose(to_np(oc.state[b][k]), to_np(v), rtol=1e-5, atol=1e-7, err_msg=k)
-
-
-@pytest.mark.parametrize("name,kw", [("Rprop", dict(lr=0.05)), ("ASGD", dict(t0=3, lambd=0.01))])
-def test_complex_parameters_follow_torch_real_view(name, kw):
-    rng = np.random.default_rng(1)
-    a = (rng.standard_normal((3, 2)) + 1j * rng.standard_normal((3, 2))).astype(np.complex64)
-    mp, tp = mt.nn.Parameter(mt.tensor(a)), torch.nn.Parameter(torch.tensor(a))
-    mo, to = getattr(mt.optim, name)([mp], **kw), getattr(torch.optim, name)([tp], **kw)
-    for _ in range(8):
-        g = (rng.standard_normal((3, 2)) + 1j * rng.standard_normal((3, 2))).astype(np.complex64)
-        mp.grad, tp.grad = mt.tensor(g), torch.tensor(g)
-        mo.step()
-        to.step()
-    np.testing.assert_allclose(to_np(mp), to_np(tp), rtol=2e-5, atol=1e-6)
-    for k, v in to.state_dict()["state"][0].items():
-        assert str(mo.state[mp][k].dtype).split(".")[-1] == str(v.dtype).split(".")[-1]
-        np.testing.assert_allclose(to_np(mo.state[mp][k]), to_np(v), rtol=2e-5, atol=1e-6, err_msg=k)
 
 
 def test_adafactor_rejects_complex_like_torch():
