@@ -146,25 +146,33 @@ def rebuild_parameter(data, requires_grad=True, backward_hooks=None, state=None)
     return _wrap(data._data, requires_grad, Parameter)
 
 
-def resolve_pending(obj, memo=None):
-    """Replace every :class:`Pending` inside plain containers by its tensor."""
-    if memo is None:
-        memo = {}
-    if isinstance(obj, Pending):
-        if id(obj) not in memo:
-            memo[id(obj)] = materialize(obj)
-        return memo[id(obj)]
+def map_leaves(obj, fn):
+    """``obj`` with every value inside its dicts (keeping their type and attributes), lists and
+    tuples replaced by ``fn(value)``."""
     if isinstance(obj, dict):
-        items = [(k, resolve_pending(v, memo)) for k, v in obj.items()]
-        new = type(obj)(items)
+        new = type(obj)((k, map_leaves(v, fn)) for k, v in obj.items())
         if hasattr(obj, "__dict__"):
             new.__dict__.update(obj.__dict__)
         return new
     if isinstance(obj, list):
-        return [resolve_pending(v, memo) for v in obj]
+        return [map_leaves(v, fn) for v in obj]
     if type(obj) is tuple:
-        return tuple(resolve_pending(v, memo) for v in obj)
-    return obj
+        return tuple(map_leaves(v, fn) for v in obj)
+    return fn(obj)
+
+
+def resolve_pending(obj, memo=None):
+    """Replace every :class:`Pending` inside plain containers by its tensor."""
+    if memo is None:
+        memo = {}
+
+    def leaf(v):
+        if isinstance(v, Pending):
+            if id(v) not in memo:
+                memo[id(v)] = materialize(v)
+            return memo[id(v)]
+        return v
+    return map_leaves(obj, leaf)
 
 
 def storage_array(raw: bytes, dtype, numel: int, big_endian: bool = False) -> np.ndarray:

@@ -7,7 +7,7 @@ import mmap as _mmap_module
 import os
 
 from .._tensor import Tensor
-from ._common import CheckpointError
+from ._common import CheckpointError, map_leaves
 from ._legacy import is_legacy, read_legacy
 from ._safetensors import is_safetensors, read_safetensors
 from ._torch_zip import is_zip, read_zip
@@ -52,21 +52,14 @@ def _decode(data: bytes, weights_only: bool):
 
 
 def _move(obj, device):
-    if isinstance(obj, Tensor):
-        moved = obj.to(device)
-        if type(moved) is not type(obj):
-            moved.__class__ = type(obj)
-        return moved
-    if isinstance(obj, dict):
-        new = type(obj)((k, _move(v, device)) for k, v in obj.items())
-        if hasattr(obj, "__dict__"):
-            new.__dict__.update(obj.__dict__)
-        return new
-    if isinstance(obj, list):
-        return [_move(v, device) for v in obj]
-    if type(obj) is tuple:
-        return tuple(_move(v, device) for v in obj)
-    return obj
+    def leaf(v):
+        if isinstance(v, Tensor):
+            moved = v.to(device)
+            if type(moved) is not type(v):
+                moved.__class__ = type(v)
+            return moved
+        return v
+    return map_leaves(obj, leaf)
 
 
 def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=None,
