@@ -585,3 +585,15 @@ def test_unrelated_state_changes_do_not_recompile():
     model.extra = mt.nn.Parameter(mt.ones(2))
     step(x)
     assert step.num_compiles == 2, step.explain()
+
+
+def test_compiled_forward_gradient_reaches_tensor_after_raw_array_argument():
+    model = mt.nn.Linear(3, 2)
+    f = mt.jit(lambda raw, x: model(x * mt.from_jax(raw)))
+    raw = jax.numpy.full((4, 3), 2.0, np.float32)
+    for _ in range(3):
+        x = mt.ones(4, 3, requires_grad=True)
+        f(raw, x).sum().backward()
+    expect = (2 * model.weight.sum(0)).detach().numpy()
+    np.testing.assert_allclose(x.grad.numpy(), np.broadcast_to(expect, (4, 3)), rtol=1e-6)
+    assert f.num_compiles == 1

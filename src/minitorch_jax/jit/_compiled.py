@@ -627,9 +627,7 @@ class CompiledFunction:
             t = cap.tensors[i]
             edges.append((accumulate_node(t), 0) if t.requires_grad else (None, 0))
         if entry.diff_args:
-            arg_tensors = []
-            _collect_tensors(args, arg_tensors)
-            _collect_tensors([kwargs[k] for k in sorted(kwargs)], arg_tensors)
+            arg_tensors = _leaf_objects(args, kwargs, self.static_argnums)  # indexed like the program's args
             for i in entry.diff_args:
                 t = arg_tensors[i]
                 gf = t.grad_fn
@@ -717,17 +715,6 @@ def _accumulate_arg_grads(idx, grads, args, kwargs, static_argnums) -> None:
         else:
             og._data = og._data + g
             og._version += 1
-
-
-def _collect_tensors(obj, out):
-    if isinstance(obj, Tensor):
-        out.append(obj)
-    elif isinstance(obj, (list, tuple)):
-        for x in obj:
-            _collect_tensors(x, out)
-    elif isinstance(obj, dict):
-        for x in obj.values():
-            _collect_tensors(x, out)
 
 
 _BWD = jax.jit(lambda vjp_fn, cts: vjp_fn(cts)[0])
