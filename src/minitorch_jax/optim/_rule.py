@@ -198,6 +198,21 @@ class RuleOptimizer(Optimizer):
 
     _rule: Rule
 
+    def _hyper_array(self, group, f64: bool):
+        """The group's hyperparameters as a device array, kept while the values stay the same (no
+        host-to-device copy per step: on an accelerator each costs a transfer)."""
+        values = tuple(self._rule.hyper(group))
+        dt = np.float64 if f64 else np.float32
+        if not all(type(v) in _PY for v in values):  # tensors or traced values: nothing to cache
+            return pack_hyper(values, dt)
+        cache = self.__dict__.setdefault("_hyper_cache", {})
+        hit = cache.get(id(group))
+        if hit is not None and hit[0] is group and hit[1] == dt and hit[2] == values:
+            return hit[3]
+        arr = jnp.asarray(pack_hyper(values, dt))
+        cache[id(group)] = (group, dt, values, arr)
+        return arr
+
     def transformation(self, group_index: int = 0) -> optax.GradientTransformation:
         """This optimizer's rule for ``param_groups[group_index]`` as an optax GradientTransformation
         (hyperparameters in its state; see :func:`transformation`)."""
@@ -264,23 +279,6 @@ class RuleOptimizer(Optimizer):
         return loss
 
 
-def _hyper_array(self, group, f64: bool):
-    """The group's hyperparameters as a device array, kept while the values stay the same (no
-    host-to-device copy per step: on an accelerator each costs a transfer)."""
-    values = tuple(self._rule.hyper(group))
-    dt = np.float64 if f64 else np.float32
-    if not all(type(v) in _PY for v in values):  # tensors or traced values: nothing to cache
-        return pack_hyper(values, dt)
-    cache = self.__dict__.setdefault("_hyper_cache", {})
-    hit = cache.get(id(group))
-    if hit is not None and hit[0] is group and hit[1] == dt and hit[2] == values:
-        return hit[3]
-    arr = jnp.asarray(pack_hyper(values, dt))
-    cache[id(group)] = (group, dt, values, arr)
-    return arr
-
-
-RuleOptimizer._hyper_array = _hyper_array
 
 
 def _unshare_skipped_steps(params, stepped, state) -> None:
