@@ -277,7 +277,8 @@ def report(rows):
     cols = [("mt_eager", "mt eager"), ("mt_jit", "mt.jit"), ("jax_jit", "JAX jit"), ("nnx_jit", "nnx.jit"),
             ("torch_eager", "torch eager")]
     host = platform.processor() or platform.machine()
-    print(f"jax {jax.__version__} on {jax.devices()[0].platform}, {host}")
+    print(f"jax {jax.__version__} on {jax.devices()[0].platform}, {host}; float32 matmul precision "
+          f"{mt.get_float32_matmul_precision()} in every column")
     print(f"{'workload':10s}" + "".join(f"{label:>22s}" for _, label in cols)
           + f"{'compile mt.jit/JAX':>22s}")
     for r in rows:
@@ -298,8 +299,15 @@ def main(argv=None):
     p.add_argument("--workloads", default="mlp,tiny,cnn")
     p.add_argument("--rounds", type=int, default=5,
                    help="alternating timing blocks per framework (the fastest block's median is reported)")
+    p.add_argument("--matmul-precision", default="highest", choices=("highest", "high", "medium"),
+                   help="float32 matmul/conv precision of every framework: 'highest' (torch's default, full "
+                        "float32) or 'high'/'medium' (TF32/bf16 passes on GPUs)")
     p.add_argument("--json", default=None)
     a = p.parse_args(argv)
+    # the same numerics in every column: mt passes its level to each op; JAX and flax take jax's default
+    mt.set_float32_matmul_precision(a.matmul_precision)
+    jax.config.update("jax_default_matmul_precision", {"medium": "default"}.get(a.matmul_precision,
+                                                                                a.matmul_precision))
     rows = run(a.workloads.split(","), a.steps, a.warmup, a.eager_steps, a.rounds)
     report(rows)
     if a.json:

@@ -467,6 +467,24 @@ def test_state_dict_snapshot_survives_donation():
         np.testing.assert_array_equal(v.numpy(), snap_values[k])  # still readable, unchanged
 
 
+def test_tensor_sharing_a_parameters_array_survives_donation():
+    # a detached view (state_dict() without deepcopy, p.detach()) shares the parameter's array: the
+    # compiled step donates a private copy instead, so the view stays readable
+    model = _model()
+    opt = mt.optim.SGD(model.parameters(), lr=0.5)
+    step = mt.jit(_make_step(model, opt))
+    x, y = _data()
+    step(x, y)
+    views = {k: v.detach() for k, v in model.state_dict().items()}
+    before = {k: v.numpy().copy() for k, v in views.items()}
+    step(x, y)
+    step(x, y)
+    assert step.num_compiles == 1
+    for k, v in views.items():
+        np.testing.assert_array_equal(v.numpy(), before[k])
+    assert not np.array_equal(model.state_dict()["0.weight"].numpy(), before["0.weight"])
+
+
 def test_lower_and_cost_analysis():
     f = mt.jit(lambda a, b: (a @ b).relu().sum())
     a, b = mt.ones(8, 8), mt.ones(8, 8)

@@ -30,6 +30,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "the accelerator when there is one)")
     p.add_argument("--dtype", default="float32", choices=DTYPES, help="parameter and input dtype")
     p.add_argument("--batch-size", type=int, default=None, help="override every workload's batch size")
+    p.add_argument("--matmul-precision", default="highest", choices=("highest", "high", "medium"),
+                   help="float32 matmul/convolution precision of every column "
+                        "(mt.set_float32_matmul_precision; the JAX and torch columns get the same "
+                        "level): 'highest' (torch's default, full float32) or "
+                        "'high'/'medium' (TF32/bf16 passes on GPUs and TPUs)")
     p.add_argument("--compare", action="append", default=[], metavar="{jax,torch}",
                    help="add a column: 'jax' (the same step hand-written in JAX+optax under jax.jit) or "
                         "'torch' (PyTorch eager); repeat or comma-separate for both")
@@ -86,6 +91,7 @@ def bench(argv=None) -> list:
         notes.append("--compare torch: PyTorch is not installed, so there is no torch column data "
                      "(pip install torch)")
     rows = []
+    _set_precision(a.matmul_precision)
     with jax.default_device(a.jax_device):
         for name in a.workloads:
             rows.append(run_workload(name, steps=a.steps, warmup=a.warmup, batch_size=a.batch_size,
@@ -94,8 +100,8 @@ def bench(argv=None) -> list:
     wall = time.perf_counter() - t_start
     v, d, h = env["versions"], env["device"], env["host"]
     print(f"minitorch_jax {v['minitorch_jax']}, jax {v['jax']}, device {d['name']} ({d['kind']}), "
-          f"host {h['processor']} x{h['cpu_count']}; {a.dtype}, {a.steps} timed steps after {a.warmup} "
-          "warm-up (median ±IQR)")
+          f"host {h['processor']} x{h['cpu_count']}; {a.dtype} (matmul precision {a.matmul_precision}), "
+          f"{a.steps} timed steps after {a.warmup} warm-up (median ±IQR)")
     print(format_table(rows, a.compare))
     for r in rows:
         notes.extend(f"{r['workload']}: {n}" for n in r["notes"] if "torch is not installed" not in n)
@@ -105,7 +111,8 @@ def bench(argv=None) -> list:
         print("note:", n)
     print(f"total wall time {wall:.1f} s")
     settings = {"workloads": a.workloads, "steps": a.steps, "warmup": a.warmup, "device": a.device,
-                "dtype": a.dtype, "batch_size": a.batch_size, "compare": a.compare}
+                "dtype": a.dtype, "batch_size": a.batch_size, "compare": a.compare,
+                "matmul_precision": a.matmul_precision}
     if a.json:
         write_json(a.json, rows, settings, env, wall, notes)
     if a.plot:
@@ -115,6 +122,16 @@ def bench(argv=None) -> list:
             print(f"minitorch-jax bench: error: {e}", file=sys.stderr)
             raise SystemExit(3) from None
     return rows
+
+
+def _set_precision(level: str) -> None:
+    """One float32 matmul precision for every column: mt's ops get it as ``precision=``, hand-written
+    JAX through jax's default (so no column computes at TF32 while another computes in full float32)."""
+    import jax
+
+    import minitorch_jax as mt
+    mt.set_float32_matmul_precision(level)
+    jax.config.update("jax_default_matmul_precision", {"medium": "default"}.get(level, level))
 
 
 def _torch_threads():

@@ -171,8 +171,11 @@ def _jax_setup(w: Workload, dtype: str, x, y, model):
 
 def _torch_setup(w: Workload, dtype: str, x, y, platform: str):
     import torch
+
+    import minitorch_jax as mt
     dev = "cuda" if platform == "gpu" and torch.cuda.is_available() else "cpu"
     tdt = getattr(torch, dtype)
+    torch.set_float32_matmul_precision(mt.get_float32_matmul_precision())  # the same numerics as mt's column
     torch.manual_seed(0)
     model = w.build(torch).to(device=dev, dtype=tdt)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)

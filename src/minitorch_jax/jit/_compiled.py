@@ -41,6 +41,7 @@ warnings.filterwarnings("ignore", message="Some donated buffers were not usable"
 _TRAINING = operator.attrgetter("training")
 _TRACE_LOCK = threading.RLock()  # tracing swaps tracers into shared objects: one trace at a time
 _Tracer = jax.core.Tracer
+_REFS = sys.getrefcount
 
 
 class JitError(RuntimeError):
@@ -536,16 +537,14 @@ class CompiledFunction:
 
     # ----- running a program ----------------------------------------------------------------
     def _gather(self, cap, copy=True, grads=True):
-        data = [t._data for t in cap.tensors]
-        if self.donate and copy:
-            refs = sys.getrefcount
-            for i in range(len(data)):
-                # referenced by its tensor, this list and the call only: donate it; otherwise another
-                # tensor shares it (a state_dict snapshot ...): donate a private copy, keep theirs
-                if refs(data[i]) > 3:
-                    data[i] = jnp.copy(data[i])
+        tensors = cap.tensors
+        data = [t._data for t in tensors]
+        # each array is referenced by its tensor, this list and getrefcount's argument: more means
+        # another tensor shares it (a state_dict snapshot ...), so donate a private copy, keep theirs
+        if self.donate and copy and data and max(map(_REFS, data)) > 3:
+            data = [jnp.copy(a) if _REFS(a) > 4 else a for a in data]  # (+1: the comprehension's name)
         if grads:
-            grads = [None if t._grad is None else t._grad._data for t in cap.tensors]
+            grads = [None if (g := t._grad) is None else g._data for t in tensors]
         else:  # a differentiable forward never touches .grad: keep it out of the program
             grads = [None] * len(data)
         keys = [_random._jax_key(g) for g in cap.generators]
@@ -592,18 +591,15 @@ class CompiledFunction:
             result = [_wrap(o) for o in outs]
         else:
             result = self._connect(entry, cap, diff_outs, other_outs, vjp_fn, args, kwargs)
-        step = entry.kind == "step"
-        for t, a, g in zip(cap.tensors, data, grads):
+        for t, a in zip(cap.tensors, data):
             if t._data is not a:
                 t._data = a
                 t._version += 1
-            if not step:
-                continue
-            if g is None:
-                t._grad = None
-            else:
-                og = t._grad
-                if og is None:
+        if entry.kind == "step":
+            for t, g in zip(cap.tensors, grads):
+                if g is None:
+                    t._grad = None
+                elif (og := t._grad) is None:
                     t._grad = _wrap(g)
                 elif og._data is not g:
                     og._data = g
