@@ -3,7 +3,9 @@
 
 Reports the median time per step (after warm-up; the frameworks are timed in alternating blocks,
 ``--rounds``, and the fastest block's median is kept, so drift in the machine's speed hits all
-alike), first-call compile time, and each time as a ratio over hand-written jitted JAX.
+alike), first-call compile time (each measured in a fresh process, so no framework inherits another's
+compiled kernels or GPU autotuning results), and each time as a ratio over hand-written jitted JAX; every
+column computes float32 matmuls at the same ``--matmul-precision`` (torch's default, "highest").
 Workloads: an MLP 784-512-512-10 (batch 128), a tiny MLP
 32-64-64-10 (batch 32, per-call overhead dominates) and a small CNN.
 
@@ -14,8 +16,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
+import subprocess
+import sys
 import time
 
 import jax
@@ -238,7 +243,36 @@ def _interleaved(steps_by_key, counts, rounds, warmup):
     return {k: min(v) for k, v in per.items()}
 
 
-def run(workloads, steps, warmup, eager_steps, rounds=5):
+def _compile_probe(framework, name):
+    """First-call time of one framework's step on one workload, in this (fresh) process."""
+    w = WORKLOADS[name]
+    x, y = _data(w, np.random.default_rng(0))
+    mt.manual_seed(0)
+    if framework == "mt_jit":
+        _, _, step = _mt_jit_step(w, x, y)
+        _sync(step())  # the eager warm-up call (creates gradients and optimizer state)
+    elif framework == "jax_jit":
+        step = _jax_step(w, _jax_params(_mt_model(w)), x, y)
+    else:
+        step = _nnx_step(w, x, y)
+    return _first_call(step)
+
+
+def _isolated_compile_times(name, frameworks, precision):
+    """Compile times each measured in a fresh process: XLA caches autotuning results (GPU) and other work
+    per process, so whichever framework compiled a workload first would pay for the others."""
+    out = {}
+    for fw in frameworks:
+        cmd = [sys.executable, os.path.abspath(__file__), "--compile-probe", f"{fw}:{name}",
+               "--matmul-precision", precision]
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        if res.returncode != 0:
+            raise RuntimeError(f"compile probe {fw}:{name} failed:\n{res.stderr[-2000:]}")
+        out[fw + "_compile"] = float(res.stdout.strip().splitlines()[-1])
+    return out
+
+
+def run(workloads, steps, warmup, eager_steps, rounds=5, isolated_compile=True):
     rows = []
     for name in workloads:
         w = WORKLOADS[name]
@@ -269,6 +303,11 @@ def run(workloads, steps, warmup, eager_steps, rounds=5):
             fns["torch_eager"], counts["torch_eager"] = tstep, eager_steps
         row.update(_interleaved(fns, counts, rounds, warmup))
         assert train_step.num_compiles == 1, train_step.explain()
+        row["mt_jit_donation_copies"] = train_step._n_copies  # both should stay 0 in a steady loop
+        row["mt_jit_state_walks"] = train_step._n_walks
+        if isolated_compile:
+            probes = [k for k in ("mt_jit", "jax_jit", "nnx_jit") if k in fns]
+            row.update(_isolated_compile_times(name, probes, mt.get_float32_matmul_precision()))
         rows.append(row)
     return rows
 
@@ -289,6 +328,9 @@ def report(rows):
             cells.append(f"{v * 1e3:9.3f} ms ({v / base:5.2f}x)" if v else f"{'-':>22s}")
         comp = f"{r['mt_jit_compile']:.2f}s / {r['jax_jit_compile']:.2f}s"
         print(f"{r['workload']:10s}" + "".join(f"{c:>22s}" for c in cells) + f"{comp:>22s}")
+        if r.get("mt_jit_donation_copies") or r.get("mt_jit_state_walks"):
+            print(f"{'':10s}note: mt.jit copied {r['mt_jit_donation_copies']} array(s) before donation and "
+                  f"re-walked its state {r['mt_jit_state_walks']} time(s) while timed (expected 0 and 0)")
 
 
 def main(argv=None):
@@ -302,13 +344,21 @@ def main(argv=None):
     p.add_argument("--matmul-precision", default="highest", choices=("highest", "high", "medium"),
                    help="float32 matmul/conv precision of every framework: 'highest' (torch's default, full "
                         "float32) or 'high'/'medium' (TF32/bf16 passes on GPUs)")
+    p.add_argument("--no-isolated-compile", dest="isolated_compile", action="store_false",
+                   help="time first calls in this process (faster; order-dependent: XLA's per-process caches "
+                        "favour whichever framework compiles a workload second)")
+    p.add_argument("--compile-probe", default=None, help=argparse.SUPPRESS)  # FRAMEWORK:WORKLOAD, internal
     p.add_argument("--json", default=None)
     a = p.parse_args(argv)
     # the same numerics in every column: mt passes its level to each op; JAX and flax take jax's default
     mt.set_float32_matmul_precision(a.matmul_precision)
     jax.config.update("jax_default_matmul_precision", {"medium": "default"}.get(a.matmul_precision,
                                                                                 a.matmul_precision))
-    rows = run(a.workloads.split(","), a.steps, a.warmup, a.eager_steps, a.rounds)
+    if a.compile_probe:
+        framework, name = a.compile_probe.split(":")
+        print(_compile_probe(framework, name))
+        return None
+    rows = run(a.workloads.split(","), a.steps, a.warmup, a.eager_steps, a.rounds, a.isolated_compile)
     report(rows)
     if a.json:
         with open(a.json, "w") as f:

@@ -10,6 +10,7 @@ import math
 import subprocess
 import sys
 
+import jax
 import pytest
 
 from minitorch_jax.bench.report import PlotUnavailable, format_table, write_plot
@@ -18,6 +19,7 @@ from minitorch_jax.bench.workloads import WORKLOADS
 
 HAS_MPL = importlib.util.find_spec("matplotlib") is not None
 HAS_TORCH = importlib.util.find_spec("torch") is not None
+PLATFORM = jax.devices()[0].platform  # the bench runs on the default device: 'gpu' on a GPU machine
 
 
 def _bench(*args, timeout=240):
@@ -53,7 +55,8 @@ def test_json_schema(tiny_run):
         assert key in doc, key
     assert doc["settings"]["steps"] == 3 and doc["settings"]["compare"] == ["jax", "torch"]
     assert doc["versions"]["jax"] and doc["versions"]["python"]
-    assert doc["device"]["platform"] == "cpu" and doc["host"]["cpu_count"] >= 1
+    assert doc["device"]["platform"] == PLATFORM and doc["host"]["cpu_count"] >= 1
+    assert doc["settings"]["matmul_precision"] == "highest"
     assert [row["workload"] for row in doc["results"]] == ["tiny-mlp", "chain"]
     for row in doc["results"]:
         for side in ("eager", "jit", "jax"):
@@ -69,8 +72,10 @@ def test_json_schema(tiny_run):
 @pytest.mark.skipif(not HAS_TORCH, reason="torch is not installed")
 def test_compare_torch_column(tiny_run):
     _, doc = tiny_run
+    import torch
+    want = "cuda" if PLATFORM == "gpu" and torch.cuda.is_available() else "cpu"
     for row in doc["results"]:
-        assert row["torch"]["median_ms"] > 0 and row["torch"]["device"] == "cpu"
+        assert row["torch"]["median_ms"] > 0 and row["torch"]["device"] == want
     assert doc["versions"]["torch"]
 
 
@@ -83,9 +88,10 @@ def test_unknown_workload_errors_with_the_list():
 
 
 def test_absent_device_errors_with_available_devices():
-    r = _bench("--device", "tpu", "--workloads", "chain", timeout=120)
+    missing = "tpu" if PLATFORM != "tpu" else "cuda"
+    r = _bench("--device", missing, "--workloads", "chain", timeout=120)
     assert r.returncode == 2
-    assert "not available" in r.stderr and "cpu" in r.stderr
+    assert "not available" in r.stderr and f"{PLATFORM}:0" in r.stderr
 
 
 def _rows():

@@ -21,6 +21,9 @@ import sys
 import threading
 import time
 import warnings
+from collections import deque
+from functools import partial
+from itertools import compress
 
 import jax
 import jax.numpy as jnp
@@ -42,6 +45,17 @@ _TRAINING = operator.attrgetter("training")
 _TRACE_LOCK = threading.RLock()  # tracing swaps tracers into shared objects: one trace at a time
 _Tracer = jax.core.Tracer
 _REFS = sys.getrefcount
+_GET_GRAD = operator.attrgetter("_grad")
+_GET_DATA = operator.attrgetter("_data")
+_SET_DATA = Tensor._data.__set__
+_GET_VERSION = operator.attrgetter("_version")
+_SET_VERSION = Tensor._version.__set__
+_IS_NONE = partial(operator.is_, None)  # (not `None in xs`: that would call Tensor.__eq__)
+_consume = deque(maxlen=0).extend  # runs an iterator to its end at C speed
+
+
+def _bump_versions(tensors) -> None:
+    _consume(map(_SET_VERSION, tensors, map((1).__add__, map(_GET_VERSION, tensors))))
 
 
 class JitError(RuntimeError):
@@ -66,7 +80,7 @@ class _Entry:
     """One compiled program and what it needs at call time."""
 
     __slots__ = ("fn", "kind", "out_tree", "out_grad", "diff_idx", "diff_args", "eager", "reason",
-                 "compile_time", "arg_grads")
+                 "compile_time", "arg_grads", "grad_mask")
 
     def __init__(self, reason):
         self.fn = None
@@ -79,6 +93,7 @@ class _Entry:
         self.reason = reason
         self.compile_time = 0.0
         self.arg_grads = ()  # argument positions whose .grad a step sets (returned after its outputs)
+        self.grad_mask = ()  # per captured tensor: does the step return a .grad for it
 
 
 def _flatten_args(args, kwargs, static_argnums):
@@ -247,6 +262,8 @@ class CompiledFunction:
         self._sigs: dict = {}  # capture signature -> small int (part of the cache key)
         self._hp_cache = None
         self._warmed = False
+        self._n_walks = 0  # state re-walks after the first (another model/optimizer state appeared ...)
+        self._n_copies = 0  # arrays copied before donation because something else referenced them
         self._meta = None
         self.__wrapped__ = fn
         self.__doc__ = getattr(fn, "__doc__", None)
@@ -283,6 +300,13 @@ class CompiledFunction:
                 lines.append(f"  [{i}] compiled ({r['program']}) in {r['time'] * 1e3:.1f} ms: {r['reason']}")
             else:
                 lines.append(f"  [{i}] ran eagerly: {r['reason']}")
+        if self._n_walks:
+            lines.append(f"  state re-walked {self._n_walks} time(s): modules, parameters or optimizer state "
+                         "were created between calls (programs are kept when the captured set is unchanged)")
+        if self._n_copies:
+            lines.append(f"  {self._n_copies} array(s) copied before donation: another tensor or array (a "
+                         "detached view, a state_dict entry, a numpy view ...) shared a captured tensor's "
+                         "array; drop such references between calls to avoid the copies")
         text = "\n".join(lines)
         if print_out:
             print(text)
@@ -313,6 +337,7 @@ class CompiledFunction:
             # something somewhere registered a module or created optimizer state: walk again, but keep
             # the compiled programs when what this function captures is still the same set of objects
             new = _capture.discover(_capture.roots_of(self.eager, args, kwargs))
+            self._n_walks += cap is not None
             new.version = _state_version.VERSION[0]
             sig = new.signature()
             new.sig = self._sigs.setdefault(sig, len(self._sigs))
@@ -471,6 +496,7 @@ class CompiledFunction:
                 new_keys = [g._key for g in cap.generators]
                 outer._traces += 1
                 outer._meta = (out_spec, [t is not None and t.requires_grad for t in tensors])
+                outer._grad_mask = [g is not None for g in new_grads]
                 outer._arg_grads = ()
                 if mode in ("probe", "step") and ran_backward:
                     # a backward inside the step may set .grad of tensor arguments (torch accumulates
@@ -538,13 +564,15 @@ class CompiledFunction:
     # ----- running a program ----------------------------------------------------------------
     def _gather(self, cap, copy=True, grads=True):
         tensors = cap.tensors
-        data = [t._data for t in tensors]
+        data = list(map(_GET_DATA, tensors))
         # each array is referenced by its tensor, this list and getrefcount's argument: more means
         # another tensor shares it (a state_dict snapshot ...), so donate a private copy, keep theirs
         if self.donate and copy and data and max(map(_REFS, data)) > 3:
-            data = [jnp.copy(a) if _REFS(a) > 4 else a for a in data]  # (+1: the comprehension's name)
+            shared = [_REFS(a) > 4 for a in data]  # (+1: the comprehension's name)
+            data = [jnp.copy(a) if sh else a for a, sh in zip(data, shared)]
+            self._n_copies += sum(shared)
         if grads:
-            grads = [None if (g := t._grad) is None else g._data for t in tensors]
+            grads = [None if g is None else g._data for g in map(_GET_GRAD, tensors)]
         else:  # a differentiable forward never touches .grad: keep it out of the program
             grads = [None] * len(data)
         keys = [_random._jax_key(g) for g in cap.generators]
@@ -576,6 +604,7 @@ class CompiledFunction:
             entry.out_tree = meta[0]
             if entry.kind == "step":
                 entry.arg_grads = self._arg_grads
+                entry.grad_mask = self._grad_mask
             if entry.kind == "diff":
                 entry.out_grad = meta[2]
             if not first:
@@ -591,22 +620,36 @@ class CompiledFunction:
             result = [_wrap(o) for o in outs]
         else:
             result = self._connect(entry, cap, diff_outs, other_outs, vjp_fn, args, kwargs)
-        for t, a in zip(cap.tensors, data):
-            if t._data is not a:
-                t._data = a
-                t._version += 1
+        tensors = cap.tensors
+        # write back with C-level loops (this runs on every call): every output is a new array
+        _consume(map(_SET_DATA, tensors, data))
+        _bump_versions(tensors)
         if entry.kind == "step":
-            for t, g in zip(cap.tensors, grads):
-                if g is None:
-                    t._grad = None
-                elif (og := t._grad) is None:
-                    t._grad = _wrap(g)
-                elif og._data is not g:
-                    og._data = g
-                    og._version += 1
+            self._write_grads(entry, tensors, grads)
         for gen, k in zip(cap.generators, keys):
             gen._key = k
         return _unflatten_out(entry.out_tree, iter(result))
+
+    @staticmethod
+    def _write_grads(entry, tensors, grads):
+        """Set ``.grad`` of the captured tensors from a step's outputs (None where it returned none)."""
+        mask = entry.grad_mask
+        with_grad = list(compress(tensors, mask))
+        holders = list(map(_GET_GRAD, with_grad))
+        if any(map(_IS_NONE, holders)):  # a first gradient for some: new grad tensors there
+            for t, h, g in zip(with_grad, holders, compress(grads, mask)):
+                if h is None:
+                    t._grad = _wrap(g)
+                else:
+                    h._data = g
+                    h._version += 1
+        else:
+            _consume(map(_SET_DATA, holders, compress(grads, mask)))
+            _bump_versions(holders)
+        without = list(compress(tensors, map(operator.not_, mask)))
+        if not all(map(_IS_NONE, map(_GET_GRAD, without))):  # the step set these gradients to None
+            for t in without:
+                t._grad = None
 
     def _connect(self, entry, cap, diff_outs, other_outs, vjp_fn, args, kwargs):
         inexact = entry.out_grad

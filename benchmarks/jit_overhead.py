@@ -1,0 +1,124 @@
+"""Per-call overhead of ``mt.jit``: a compiled training step called through ``mt.jit`` (guards, state
+gathering, write-back) against the very same compiled XLA program called directly, and against
+hand-written JAX+optax, on the tiny MLP (32-64-64-10, batch 32) and the MLP (784-512-512-10, batch 128).
+
+Per workload it prints, in microseconds, the median time until each call returns and until its loss is
+ready when every step is synchronised (``sync``), and the mean time per step when steps are queued
+without synchronising (``async``). ``mt.jit - program`` is what automatic state capture costs per call;
+``program - JAX`` is what the program's extra inputs and outputs (``.grad``, the RNG key, hyperparameters)
+cost.
+
+    python benchmarks/jit_overhead.py [--matmul-precision highest] [--workloads tiny,mlp]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import jax
+import numpy as np
+from jit_step import WORKLOADS, _data, _jax_params, _jax_step, _mt_jit_step
+
+import minitorch_jax as mt
+
+
+def _ready(out):
+    jax.block_until_ready(out._data if isinstance(out, mt.Tensor) else out)
+
+
+def _sync(step, n):
+    """Median (call returned, loss ready) times in us over n synchronised steps."""
+    for _ in range(20):
+        _ready(step())
+    returned, ready = [], []
+    for _ in range(n):
+        t = time.perf_counter()
+        out = step()
+        t1 = time.perf_counter()
+        _ready(out)
+        returned.append(t1 - t)
+        ready.append(time.perf_counter() - t)
+    return statistics.median(returned) * 1e6, statistics.median(ready) * 1e6
+
+
+def _async(step, n):
+    """Best mean time per step in us over three runs of n queued steps."""
+    best = float("inf")
+    for _ in range(3):
+        t = time.perf_counter()
+        for _ in range(n):
+            out = step()
+        _ready(out)
+        best = min(best, (time.perf_counter() - t) / n)
+    return best * 1e6
+
+
+def _program_of(compiled, x, y):
+    """A step calling ``compiled``'s XLA program directly with the state threaded by hand (no guards,
+    no gathering from or writing back to the Python objects)."""
+    entry = next(iter(compiled._cache.values()))
+    cap = compiled._cap
+    args = [mt.tensor(x)._data, mt.tensor(y)._data]
+    state = [compiled._gather(cap)]
+    hp = compiled._hp(cap)
+
+    def step():
+        outs, state[0] = entry.fn(state[0], args, hp)
+        return outs[0]
+
+    def restore():  # hand the (donated, so replaced) state back to the Python objects
+        data, grads, keys = state[0]
+        for t, a, g in zip(cap.tensors, data, grads):
+            t._data = a
+            if g is not None:
+                t._grad._data = g
+        for gen, k in zip(cap.generators, keys):
+            gen._key = k
+        state[0] = None  # the objects alone hold the arrays again (else mt.jit must copy, not donate)
+    return step, restore
+
+
+def measure(name, steps):
+    """The three steps of one workload, timed; a dict of figures in us."""
+    w = WORKLOADS[name]
+    x, y = _data(w, np.random.default_rng(0))
+    mt.manual_seed(0)
+    compiled, model, mt_step = _mt_jit_step(w, x, y)
+    mt_step()
+    mt_step()  # eager warm-up, then the compile
+    jax_step = _jax_step(w, _jax_params(model), x, y)
+    program, restore = _program_of(compiled, x, y)
+    res = {"program": _sync(program, steps) + (_async(program, steps),)}
+    restore()
+    for label, fn in (("mt.jit", mt_step), ("JAX", jax_step)):
+        res[label] = _sync(fn, steps) + (_async(fn, steps),)
+    assert compiled.num_compiles == 1, compiled.explain()
+    res["copies"], res["walks"] = compiled._n_copies, compiled._n_walks
+    return res
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--workloads", default="tiny,mlp")
+    p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--matmul-precision", default="highest", choices=("highest", "high", "medium"))
+    a = p.parse_args(argv)
+    mt.set_float32_matmul_precision(a.matmul_precision)
+    jax.config.update("jax_default_matmul_precision", {"medium": "default"}.get(a.matmul_precision,
+                                                                                a.matmul_precision))
+    print(f"jax {jax.__version__} on {jax.devices()[0].platform}; matmul precision {a.matmul_precision}; us")
+    print(f"{'workload':9s}{'':9s}{'sync: returned':>16s}{'ready':>9s}{'async':>9s}")
+    for name in a.workloads.split(","):
+        r = measure(name, a.steps)
+        for label in ("mt.jit", "program", "JAX"):
+            ret, ready, asy = r[label]
+            print(f"{name:9s}{label:9s}{ret:16.0f}{ready:9.0f}{asy:9.0f}")
+        d = [r["mt.jit"][i] - r["program"][i] for i in range(3)]
+        print(f"{name:9s}mt.jit - program: {d[0]:.0f} / {d[1]:.0f} / {d[2]:.0f} us; donation copies "
+              f"{r['copies']}, state re-walks {r['walks']}")
+
+
+if __name__ == "__main__":
+    main()
