@@ -36,6 +36,17 @@ def test_dlpack_numpy_jax_and_capsule_roundtrip():
         from_dlpack([1, 2])
 
 
+def test_bare_capsule_keeps_its_device_and_is_imported_once():
+    from minitorch_jax.utils.dlpack import _capsule_device
+    m = mt.arange(3.0)
+    cap = to_dlpack(m)
+    dev = m._data.devices().pop()
+    assert _capsule_device(cap) == ((1, 0) if dev.platform == "cpu" else (2, dev.id))  # kDLCPU / kDLCUDA
+    assert from_dlpack(cap).tolist() == [0.0, 1.0, 2.0]
+    with pytest.raises(RuntimeError, match="already consumed"):
+        from_dlpack(cap)
+
+
 def test_dlpack_with_torch():
     torch = pytest.importorskip("torch")
     for tt in (torch.randn(2, 3), torch.randn(4).to(torch.bfloat16), torch.tensor([True, False]),

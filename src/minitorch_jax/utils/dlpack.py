@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+
 import jax
 
 from .._tensor import Tensor, _wrap
@@ -18,17 +20,36 @@ def to_dlpack(tensor: Tensor):
     return tensor._data.__dlpack__()
 
 
+def _capsule_device(capsule) -> tuple:
+    """The ``(device_type, device_id)`` recorded in a legacy DLPack capsule (1 = CPU, 2 = CUDA ...).
+
+    A capsule holds a ``DLManagedTensor`` whose ``DLTensor`` starts with the data pointer followed by
+    the device (two int32s)."""
+    get = ctypes.pythonapi.PyCapsule_GetPointer
+    get.restype = ctypes.c_void_p
+    get.argtypes = [ctypes.py_object, ctypes.c_char_p]
+    try:
+        ptr = get(capsule, b"dltensor")
+    except ValueError:
+        raise RuntimeError("from_dlpack(): the DLPack capsule was already consumed (a capsule can be "
+                           "imported once); export the tensor again") from None
+    dev = (ctypes.c_int32 * 2).from_address(ptr + ctypes.sizeof(ctypes.c_void_p))
+    return int(dev[0]), int(dev[1])
+
+
 class _Capsule:
-    """Gives a bare (CPU) DLPack capsule the ``__dlpack__`` protocol that JAX requires."""
+    """Gives a bare DLPack capsule the ``__dlpack__`` protocol that JAX requires, with the device
+    the capsule itself records (a GPU capsule must not be read as host memory)."""
 
     def __init__(self, capsule):
         self._capsule = capsule
+        self._device = _capsule_device(capsule)
 
     def __dlpack__(self, *args, **kwargs):
         return self._capsule
 
     def __dlpack_device__(self):
-        return (1, 0)
+        return self._device
 
 
 def from_dlpack(ext) -> Tensor:
