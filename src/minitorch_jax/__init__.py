@@ -86,8 +86,9 @@ globals().update(_FUNCTIONS)
 
 __version__ = "0.1.0"
 
-from . import cuda, distributed, interop, jit, nn, onnx, optim, serialization, utils  # noqa: E402  (built on the ops above)
+from . import cuda, distributed, fft, interop, jit, nn, onnx, optim, serialization, special, utils  # noqa: E402  (built on the ops above)
 from ._device import get_default_device, set_default_device  # noqa: E402
+from ._torch_misc import *  # noqa: E402, F403
 from .interop import from_jax  # noqa: E402
 from .jit import compile  # noqa: E402
 from .serialization import load, save  # noqa: E402

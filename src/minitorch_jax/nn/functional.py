@@ -13,6 +13,7 @@ from .._ops import FUNCTIONAL as _FUNCTIONAL
 globals().update(_FUNCTIONAL)
 
 from ._functional_attention import *  # noqa: E402, F403
+from ._functional_extra import *  # noqa: E402, F403
 
 
 def relu(input, inplace: bool = False):

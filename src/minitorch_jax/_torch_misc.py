@@ -1,0 +1,5 @@
+"""torch-level constants, dtype info and global switches (stub, filled in by a helper)."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,5 @@
+"""mt.special: torch.special (stub, filled in by a helper)."""
+
+from __future__ import annotations
+
+__all__: list[str] = []
