@@ -97,9 +97,21 @@ def _install() -> None:
     Tensor.__hash__ = object.__hash__  # __eq__ is elementwise; hashing stays by identity
 
 
+# torch's top-level in-place functions (``torch.abs_(t)``): only these, as torch has no ``torch.add_``
+_TOP_LEVEL_INPLACE = frozenset("""
+abs acos acosh addmv arccos arccosh arcsin arcsinh arctan arctanh asin asinh atan atanh ceil clamp
+clamp_max clamp_min clip conj_physical cos cosh deg2rad erf erfc exp exp2 expm1 fix floor frac gcd i0
+lcm ldexp log log10 log1p log2 logit nan_to_num neg negative rad2deg reciprocal relu round rsqrt selu
+celu sigmoid sin sinc sinh sqrt square tan tanh trunc xlogy
+""".split())
+
 _install()
-for _family in (complex_ops, conversion, elementwise, indexing, linalg, nn_activation, nn_attention, nn_conv,
-                nn_linear, nn_loss, nn_misc, nn_norm, nn_pool, nn_rnn, nn_sampling, random, reduction, shape,
-                special, stats):
+for _name in _TOP_LEVEL_INPLACE:
+    if _name in FUNCTIONS and hasattr(Tensor, _name + "_"):
+        FUNCTIONS.setdefault(_name + "_", getattr(Tensor, _name + "_"))
+for _family in (complex_ops, conversion, elementwise, indexing, linalg, linalg_extra, math_extra,
+                nn_activation, nn_attention, nn_conv, nn_extra, nn_linear, nn_loss, nn_loss_extra, nn_misc,
+                nn_norm, nn_pool, nn_pool_extra, nn_rnn, nn_sampling, random, reduction, shape, shape_extra,
+                special, special_extra, spectral, stats):
     if hasattr(_family, "install"):
         _family.install()

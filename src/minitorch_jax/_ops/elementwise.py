@@ -215,7 +215,7 @@ def logaddexp(input, other):
     return jnp.logaddexp(input, other)
 
 
-@register("xlogy", nin=2, promote="float", saves=(0, 1),
+@register("xlogy", nin=2, promote="float", saves=(0, 1), inplace=True,
           samples=_bin_samples(ints=False, rhs_pos=True))
 def xlogy(input, other):
     """``input * log(other)``, zero where ``input`` is zero (torch.xlogy)."""
@@ -261,21 +261,21 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
 
 
 # ----- comparisons and logic (bool results, no gradient) ------------------------------------------
-def _compare(name, jfn, dunder):
+def _compare(name, jfn, dunder, alias=None):
     def fn(input, other):
         broadcast_check(name, input, other)
         return jfn(input, other)
     fn.__doc__ = f"Elementwise ``{name}`` comparison, broadcasting; returns a bool tensor."
     register(name, nin=2, promote="common", differentiable=False, dunder=dunder, inplace=True,
-             samples=_bin_samples())(fn)
+             samples=_bin_samples(), aliases=(alias,) if alias else ())(fn)
 
 
 _compare("eq", jnp.equal, "eq")
-_compare("ne", jnp.not_equal, "ne")
-_compare("lt", jnp.less, "lt")
-_compare("le", jnp.less_equal, "le")
-_compare("gt", jnp.greater, "gt")
-_compare("ge", jnp.greater_equal, "ge")
+_compare("ne", jnp.not_equal, "ne", "not_equal")
+_compare("lt", jnp.less, "lt", "less")
+_compare("le", jnp.less_equal, "le", "less_equal")
+_compare("gt", jnp.greater, "gt", "greater")
+_compare("ge", jnp.greater_equal, "ge", "greater_equal")
 
 
 def _logic_samples():
