@@ -51,6 +51,8 @@ from ._dtype import (
     double,
     dtype,
     float,
+    float8_e4m3fn,
+    float8_e5m2,
     float16,
     float32,
     float64,
@@ -66,6 +68,9 @@ from ._dtype import (
     set_default_dtype,
     short,
     uint8,
+    uint16,
+    uint32,
+    uint64,
 )
 from ._grad_mode import (
     enable_grad,
@@ -86,9 +91,18 @@ globals().update(_FUNCTIONS)
 
 __version__ = "0.1.0"
 
-from . import cuda, distributed, fft, interop, jit, nn, onnx, optim, serialization, special, utils  # noqa: E402  (built on the ops above)
+from . import amp, cpu, cuda, distributed, fft, interop, jit, nn, onnx, optim, serialization, special, utils  # noqa: E402  (built on the ops above)
 from ._device import get_default_device, set_default_device  # noqa: E402
 from ._torch_misc import *  # noqa: E402, F403
+from .amp import (  # noqa: E402
+    autocast,
+    get_autocast_cpu_dtype,
+    get_autocast_dtype,
+    get_autocast_gpu_dtype,
+    is_autocast_available,
+    is_autocast_cpu_enabled,
+    is_autocast_enabled,
+)
 from .interop import from_jax  # noqa: E402
 from .jit import compile  # noqa: E402
 from .serialization import load, save  # noqa: E402

@@ -21,7 +21,8 @@ jax.config.update("jax_enable_x64", True)
 __all__ = [
     "dtype", "float16", "half", "bfloat16", "float32", "float", "float64", "double", "int8", "uint8",
     "int16", "short", "int32", "int", "int64", "long", "bool", "complex64", "cfloat", "complex128",
-    "cdouble", "get_default_dtype", "set_default_dtype", "promote_types", "can_cast",
+    "cdouble", "uint16", "uint32", "uint64", "float8_e4m3fn", "float8_e5m2", "get_default_dtype",
+    "set_default_dtype", "promote_types", "can_cast",
 ]
 
 _BOOL, _INT, _FLOAT, _COMPLEX = 0, 1, 2, 3
@@ -43,7 +44,7 @@ class dtype:
         self.name = name
         self.np = np.dtype(np_dtype)
         kind = self.np.kind
-        self.is_floating_point = kind == "f" or name == "bfloat16"
+        self.is_floating_point = kind == "f" or name == "bfloat16" or name.startswith("float8")
         self.is_complex = kind == "c"
         self.is_signed = kind not in ("u", "b")
         self.itemsize = self.np.itemsize
@@ -79,9 +80,16 @@ int64 = long = dtype("int64", jnp.int64)
 bool = dtype("bool", jnp.bool_)  # noqa: A001 - torch's name
 complex64 = cfloat = dtype("complex64", jnp.complex64)
 complex128 = cdouble = dtype("complex128", jnp.complex128)
+# "barebones" unsigned and float8 types: torch stores and casts them but promotes them with almost
+# nothing (see _check_limited_promotion).
+uint16 = dtype("uint16", jnp.uint16)
+uint32 = dtype("uint32", jnp.uint32)
+uint64 = dtype("uint64", jnp.uint64)
+float8_e4m3fn = dtype("float8_e4m3fn", jnp.float8_e4m3fn)
+float8_e5m2 = dtype("float8_e5m2", jnp.float8_e5m2)
 
 _ALL = [float16, bfloat16, float32, float64, int8, uint8, int16, int32, int64, bool,
-        complex64, complex128]
+        complex64, complex128, uint16, uint32, uint64, float8_e4m3fn, float8_e5m2]
 _FROM_NP = {d.np: d for d in _ALL}
 _NAMES = {d.name: d for d in _ALL}
 
@@ -142,9 +150,26 @@ def set_default_dtype(d) -> None:
     _default[0] = d
 
 
+_BAREBONES_UNSIGNED = ("uint16", "uint32", "uint64")
+
+
+def _check_limited_promotion(da: dtype, db: dtype) -> None:
+    """torch refuses to promote float8 types with any other type, and uint16/32/64 with any other
+    non-floating (real) type."""
+    for x, y in ((da, db), (db, da)):
+        if x.name.startswith("float8"):
+            raise RuntimeError(f"Promotion for Float8 Types is not supported, attempted to promote {da} "
+                               f"and {db}")
+        if x.name in _BAREBONES_UNSIGNED and y._cat != _FLOAT:
+            raise RuntimeError(f"Promotion for uint16, uint32, uint64 types is not supported, attempted "
+                               f"to promote {da} and {db}")
+
+
 @functools.cache
 def _promote_np(a: np.dtype, b: np.dtype) -> np.dtype:
     da, db = _FROM_NP[a], _FROM_NP[b]
+    if da is not db:
+        _check_limited_promotion(da, db)
     if da._cat != db._cat:
         if {da._cat, db._cat} == {_FLOAT, _COMPLEX}:
             return np.dtype(jnp.promote_types(a, b))  # complex64 with float64 widens

@@ -6,6 +6,8 @@ One random generator serves every device here (JAX keys are device-independent),
 
 from __future__ import annotations
 
+import sys
+
 import jax
 
 from . import _device
@@ -161,3 +163,9 @@ class device:
     def __exit__(self, *exc) -> None:
         _CURRENT[0] = self.prev[0]
         _device.set_default_device(self.prev[1])
+
+
+from .amp.device_amp import make as _make_amp  # noqa: E402
+
+amp = _make_amp("cuda")
+sys.modules[__name__ + ".amp"] = amp

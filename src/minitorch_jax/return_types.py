@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-__all__ = ["aminmax", "cummax", "cummin", "frexp", "kthvalue", "max", "median", "min", "mode",
+__all__ = ["aminmax", "cummax", "cummin", "frexp", "histogram", "kthvalue", "max", "median", "min", "mode",
            "nanmedian", "sort", "topk"]
 
 
@@ -46,3 +46,4 @@ cummax = _make("cummax", _VI)
 cummin = _make("cummin", _VI)
 aminmax = _make("aminmax", ("min", "max"))
 frexp = _make("frexp", ("mantissa", "exponent"))
+histogram = _make("histogram", ("hist", "bin_edges"))

@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _dtype, _precision
+from .. import _autocast_state, _dtype, _precision
 from .._autograd_graph import Node, accumulate_node
 from .._errors import MiniTorchError, OpTypeError, ShapeError, TracedValueError, user_facing
 from .._grad_mode import STATE
@@ -296,9 +296,28 @@ class _StaticBool:
 _TRUE, _FALSE = _StaticBool(True), _StaticBool(False)
 
 
+class _StaticFloat:
+    """An integral float inside a cache key (``1.0 == 1`` would share the int's kernel, which may
+    refuse floats or give another dtype)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: float):
+        self.value = value
+
+    def __eq__(self, other):
+        return other.__class__ is _StaticFloat and other.value == self.value
+
+    def __hash__(self):
+        return hash((_StaticFloat, self.value))
+
+    def __repr__(self) -> str:
+        return repr(self.value)
+
+
 def _thaw(v):
     """Undo the bool marking of :func:`_freeze` (once, when a kernel is built)."""
-    if v.__class__ is _StaticBool:
+    if v.__class__ is _StaticBool or v.__class__ is _StaticFloat:
         return v.value
     if v.__class__ is tuple:
         return tuple(_thaw(x) for x in v)
@@ -311,6 +330,8 @@ def _freeze(v):
         return _TRUE
     if v is False:
         return _FALSE
+    if v.__class__ is float and v.is_integer():
+        return _StaticFloat(v)
     if isinstance(v, list | tuple):
         return tuple(_freeze(x) for x in v)
     if isinstance(v, Tensor):
@@ -377,6 +398,10 @@ def dispatch(op: OpDef, targs, rest, kwargs):
         dt = _result_dtype(vals)
         if promote == "float" and dt is not None and dt not in _INEXACT:
             dt = _dtype.get_default_dtype().np
+    if _AUTOCAST[0] is not None:
+        kind = _autocast_state.table(_AUTOCAST[0][1]).get(op.name)
+        if kind is not None:
+            dt, cast_pos = _autocast_state.cast_plan(kind, arrays, dt, cast_pos, _AUTOCAST[0][0])
     if has_scalar:
         # Python scalars enter the compiled op as arguments (a new value must not recompile), typed
         # here: as weak float64 they would put f64 values on the device (slow or absent on TPU/GPU).
@@ -403,6 +428,7 @@ def dispatch(op: OpDef, targs, rest, kwargs):
     return outs[0]
 
 
+_AUTOCAST = _autocast_state.STATE
 _CAT = {d.np: d._cat for d in _dtype._ALL}
 _INEXACT = {d.np for d in _dtype._ALL if d._cat >= 2}
 _SCALAR_CAT = _dtype._SCALAR_CAT

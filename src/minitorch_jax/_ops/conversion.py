@@ -9,6 +9,7 @@ from .. import _dtype
 from .._device import device as _device
 from .._errors import OpTypeError, OpValueError
 from .._tensor import Tensor
+from .._torch_misc import _check_memory_format, _is_contiguous_as
 from ._helpers import A, I, Sample
 from ._registry import REGISTRY, make_function, register
 
@@ -28,6 +29,7 @@ def _to_device(input, device):
 @register("clone", samples=lambda: [Sample(A(3, 4)), Sample(I(2, 3)), Sample(A())])
 def clone(input, *, memory_format=None):
     """A copy of ``input`` that is part of the graph (gradient flows back unchanged)."""
+    _check_memory_format(memory_format, "clone", input.ndim)
     return jnp.array(input, copy=True)
 
 
@@ -54,7 +56,7 @@ def _parse_to(args, kwargs):
                 raise OpTypeError(f"to() received an invalid combination of arguments: {a!r}") \
                     from None
     kwargs.pop("non_blocking", None)
-    kwargs.pop("memory_format", None)
+    _check_memory_format(kwargs.pop("memory_format", None), "to")
     copy = kwargs.pop("copy", False)
     if kwargs:
         raise OpTypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
@@ -67,6 +69,7 @@ def to(self, *args, **kwargs):
     Returns ``self`` when nothing changes (unless ``copy=True``), as torch does.
     """
     dtype, dev, copy = _parse_to(args, dict(kwargs))
+    _check_memory_format(kwargs.get("memory_format"), "to", self.ndim)
     out = self
     if dtype is not None and _dtype.as_dtype(dtype) != self.dtype:
         out = _cast_fn(out, _dtype.as_dtype(dtype))
@@ -83,6 +86,7 @@ def to(self, *args, **kwargs):
 
 def _as(d):
     def method(self, memory_format=None):
+        _check_memory_format(memory_format, "to", self.ndim)
         return to(self, d)
     method.__name__ = d.name
     method.__doc__ = f"``self.to({d})``."
@@ -98,13 +102,17 @@ _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "
                "bfloat16": "BFloat16Tensor", "int64": "LongTensor", "int32": "IntTensor",
                "int16": "ShortTensor", "int8": "CharTensor", "uint8": "ByteTensor",
                "bool": "BoolTensor", "complex64": "ComplexFloatTensor",
-               "complex128": "ComplexDoubleTensor"}
+               "complex128": "ComplexDoubleTensor", "uint16": "UInt16Tensor", "uint32": "UInt32Tensor",
+               "uint64": "UInt64Tensor", "float8_e4m3fn": "Float8_e4m3fnTensor",
+               "float8_e5m2": "Float8_e5m2Tensor"}
 
 
 def type_(self, dtype=None, non_blocking=False):
     """With no argument, the type name (``'minitorch_jax.FloatTensor'``); else ``self.to(dtype)``."""
     if dtype is None:
         return "minitorch_jax." + _TYPE_NAMES[self.dtype.name]
+    if isinstance(dtype, type) and isinstance(getattr(dtype, "dtype", None), _dtype.dtype):
+        dtype = dtype.dtype  # a legacy tensor type: mt.FloatTensor ...
     if isinstance(dtype, str):
         name = dtype.rsplit(".", 1)[-1]
         inv = {v: k for k, v in _TYPE_NAMES.items()}
@@ -120,13 +128,16 @@ def type_as(self, other: Tensor) -> Tensor:
 
 
 def contiguous(self, memory_format=None) -> Tensor:
-    """``self`` (JAX arrays have no strides to make contiguous)."""
+    """``self`` (JAX arrays have no strides to make contiguous); ``memory_format`` is checked as in
+    torch (a :class:`minitorch_jax.memory_format`; channels_last needs a 4-D tensor) and not applied."""
+    _check_memory_format(memory_format, "contiguous", self.ndim)
     return self
 
 
 def is_contiguous(self, memory_format=None) -> bool:
-    """Always True: JAX arrays are dense."""
-    return True
+    """True (JAX arrays are dense), except False for ``channels_last`` on a non-4-D tensor and
+    ``channels_last_3d`` on a non-5-D one, as torch answers."""
+    return _is_contiguous_as(memory_format, self.ndim)
 
 
 def cpu(self) -> Tensor:

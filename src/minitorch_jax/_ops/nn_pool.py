@@ -384,7 +384,7 @@ def _register_nd(nd):
         return _max_pool(f"max_pool{nd}d", nd, input, kernel_size, stride, padding, dilation,
                          ceil_mode, return_indices)
 
-    register(f"max_pool{nd}d", function=False, method=False, functional=True,
+    register(f"max_pool{nd}d", function=True, method=False, functional=True,
              torch_name=f"nn.functional.max_pool{nd}d", grad_name=f"MaxPool{nd}DWithIndicesBackward0",
              samples=_maxpool_samples(nd))(_fn(f"max_pool{nd}d", max_pool, _DOCS["max"].format(nd=nd)))
 
@@ -398,14 +398,14 @@ def _register_nd(nd):
             return _avg_pool(f"avg_pool{nd}d", nd, input, kernel_size, stride, padding, ceil_mode,
                              count_include_pad, divisor_override)
 
-    register(f"avg_pool{nd}d", function=False, method=False, functional=True,
+    register(f"avg_pool{nd}d", function=nd == 1, method=False, functional=True,
              torch_name=f"nn.functional.avg_pool{nd}d", grad_name=f"AvgPool{nd}DBackward0",
              samples=_avgpool_samples(nd))(_fn(f"avg_pool{nd}d", avg_pool, _DOCS["avg"].format(nd=nd)))
 
     def aavg(input, output_size):
         return _adaptive_avg(f"adaptive_avg_pool{nd}d", nd, input, output_size)
 
-    register(f"adaptive_avg_pool{nd}d", function=False, method=False, functional=True,
+    register(f"adaptive_avg_pool{nd}d", function=nd == 1, method=False, functional=True,
              torch_name=f"nn.functional.adaptive_avg_pool{nd}d", samples=_aavg_samples(nd))(
         _fn(f"adaptive_avg_pool{nd}d", aavg, _DOCS["aavg"].format(nd=nd)))
 

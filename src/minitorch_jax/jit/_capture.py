@@ -26,12 +26,14 @@ _LIBS = ("minitorch_jax.", "jax", "jaxlib", "numpy", "optax", "flax", "torch", "
 _ATOMS = (str, bytes, int, float, complex, bool, type(None), types.ModuleType, type, jax.Array, np.ndarray,
           np.generic, range, slice)
 _MAX_OBJECTS = 200_000
+# parts of minitorch_jax whose objects hold user state (modules, optimizers, a GradScaler's scale ...)
+_STATEFUL_PARTS = ("minitorch_jax.nn", "minitorch_jax.optim", "minitorch_jax.jit", "minitorch_jax.amp")
 
 
 def _is_library(obj) -> bool:
     mod = getattr(type(obj), "__module__", "") or ""
     if mod.startswith("minitorch_jax"):
-        return not mod.startswith(("minitorch_jax.nn", "minitorch_jax.optim", "minitorch_jax.jit"))
+        return not mod.startswith(_STATEFUL_PARTS)
     return mod.startswith(_LIBS)
 
 

@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _autograd_graph, _dtype, _random, _state_version
+from .. import _autocast_state, _autograd_graph, _dtype, _random, _state_version
 from .._autograd_graph import Node, accumulate_node
 from .._errors import MiniTorchError, drop_jax_note
 from .._grad_mode import STATE, set_grad_enabled
@@ -45,6 +45,7 @@ _TRAINING = operator.attrgetter("training")
 _TRACE_LOCK = threading.RLock()  # tracing swaps tracers into shared objects: one trace at a time
 _Tracer = jax.core.Tracer
 _REFS = sys.getrefcount
+_AUTOCAST = _autocast_state.STATE
 _GET_GRAD = operator.attrgetter("_grad")
 _GET_DATA = operator.attrgetter("_data")
 _SET_DATA = Tensor._data.__set__
@@ -352,7 +353,8 @@ class CompiledFunction:
         hp_static = tuple([get(g) for g, get in cap.hp_getters])
         training = tuple(map(_TRAINING, cap.modules))
         avals = tuple([(a.shape, a.dtype) for a in dyn])
-        return (spec, STATE.grad, _dtype._default[0].name, training, hp_static, cap.sig, avals)
+        modes = (STATE.grad, _AUTOCAST[0])
+        return (spec, modes, _dtype._default[0].name, training, hp_static, cap.sig, avals)
 
     def _call(self, args, kwargs):
         cap = self._capture(args, kwargs)
@@ -373,7 +375,8 @@ class CompiledFunction:
     def _reason(self, key) -> str:
         if not self._cache:
             return "first call"
-        names = ("argument structure/static values", "grad mode", "default dtype", "module training flags",
+        names = ("argument structure/static values", "grad mode or autocast", "default dtype",
+                 "module training flags",
                  "optimizer hyperparameters (non-float or zero values)", "captured state (tensors added or "
                  "removed)", "argument shapes/dtypes")
         diffs = set()
