@@ -17,7 +17,8 @@ TORCH_NAMES = sorted(n for n in dir(torch.special) if not n.startswith("_")
 SHARED = {"erf": "erf", "erfc": "erfc", "erfinv": "erfinv", "expit": "sigmoid", "logit": "logit",
           "exp2": "exp2", "expm1": "expm1", "log1p": "log1p", "gammaln": "lgamma", "digamma": "digamma",
           "psi": "digamma", "polygamma": "polygamma", "i0": "i0", "sinc": "sinc", "round": "round",
-          "softmax": "softmax", "log_softmax": "log_softmax", "xlogy": "xlogy", "logsumexp": "logsumexp"}
+          "softmax": "softmax", "log_softmax": "log_softmax", "xlogy": "xlogy", "logsumexp": "logsumexp",
+          "gammainc": "igamma", "gammaincc": "igammac"}
 
 
 def test_namespace_covers_torch_special():

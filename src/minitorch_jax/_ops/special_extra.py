@@ -288,25 +288,7 @@ def special_zeta(input, other):
     return jnp.where(input < 1, jnp.nan, jsp.zeta(input, other))
 
 
-def _gamma_samples():
-    return [Sample(P(3, 4, low=0.2, high=4), P(3, 4, low=0.1, high=5), grad=False),
-            _f64(lambda d: Sample(P(5, dtype=d, low=0.5, high=10), P(5, dtype=d, low=0.1, high=12),
-                                  grad=False)),
-            Sample(I(3, low=1, high=4), 2.5, grad=False)]
-
-
-@_special("gammainc", nin=2, samples=_gamma_samples)
-def special_gammainc(input, other):
-    """The regularized lower incomplete gamma function ``P(a, x)`` (``a = input > 0``, ``x = other >= 0``)."""
-    broadcast_check("special.gammainc", input, other)
-    return jsp.gammainc(input, other)
-
-
-@_special("gammaincc", nin=2, samples=_gamma_samples)
-def special_gammaincc(input, other):
-    """The regularized upper incomplete gamma function ``Q(input, other) = 1 - P(input, other)``."""
-    broadcast_check("special.gammaincc", input, other)
-    return jsp.gammaincc(input, other)
+# gammainc / gammaincc are torch's igamma / igammac (``_ops/math_extra.py``): mt.special uses those
 
 
 def _multigammaln_kernel(input, p):
