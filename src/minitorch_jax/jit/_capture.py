@@ -111,6 +111,7 @@ class Capture:
         self.hp_getters: list = []
         self.version = -1
         self.sig = None  # which set of captured objects this is (equal sets share it; see signature())
+        self.hp_f64 = False  # float64 state: the hyperparameters go into programs as float64
 
     def signature(self) -> tuple:
         """The identity of everything captured: two captures with equal signatures hold the same

@@ -340,6 +340,7 @@ class CompiledFunction:
             new = _capture.discover(_capture.roots_of(self.eager, args, kwargs))
             self._n_walks += cap is not None
             new.version = _state_version.VERSION[0]
+            new.hp_f64 = _holds_float64(new)
             sig = new.signature()
             new.sig = self._sigs.setdefault(sig, len(self._sigs))
             if cap is not None and cap.sig == new.sig:
@@ -583,15 +584,17 @@ class CompiledFunction:
 
     def _hp(self, cap):
         values = [group[key] if idx is None else group[key][idx] for group, key, idx in cap.hp_slots]
+        # float64 state gets float64 hyperparameters (a float32 beta2 = 0.999 would be off by 1e-8, its
+        # bias correction by 1e-5); otherwise the default dtype, the type eager code sees them promote to
+        dt = np.float64 if cap.hp_f64 else _dtype._default[0].np
         last = self._hp_cache
-        if last is not None and last[0] == values and all(type(v) is float for v in values):
+        if last is not None and last[0] == values and last[2] is dt and all(type(v) is float for v in values):
             return last[1]  # unchanged: reuse the device arrays (no host-to-device copy per call)
-        dt = _dtype.get_default_dtype().np
         if any(isinstance(v, Tensor) for v in values):
             out = [v._data if isinstance(v, Tensor) else jnp.asarray(np.asarray(v, dt)) for v in values]
         else:  # plain numbers: one array, one argument of the program
             out = jnp.asarray(np.asarray(values, dt))
-        self._hp_cache = (values, out)
+        self._hp_cache = (values, out, dt)
         return out
 
     def _execute(self, entry, cap, dyn, args, kwargs, first=False):
@@ -603,6 +606,7 @@ class CompiledFunction:
         else:
             diff_outs, vjp_fn, (other_outs, (data, grads, keys)) = entry.fn(state, dyn, hp)
         if self._traces != traces:  # jax traced (first call, or new argument shapes/dtypes)
+            cap.hp_f64 = _holds_float64(cap)  # (the state's dtypes may have changed: model.double())
             meta = self._meta
             entry.out_tree = meta[0]
             if entry.kind == "step":
@@ -722,6 +726,11 @@ def _jit_step(run, donate_argnums):
     if _spmd.active():
         return _spmd.jit_program(run, donate_argnums)
     return jax.jit(run, donate_argnums=donate_argnums, keep_unused=bool(donate_argnums))
+
+
+def _holds_float64(cap) -> bool:
+    """Whether any captured tensor is float64 (its optimizer then needs float64 hyperparameters)."""
+    return any(t._data.dtype == np.float64 for t in cap.tensors)
 
 
 def _leaf_objects(args, kwargs, static_argnums):
