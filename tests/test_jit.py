@@ -285,6 +285,8 @@ def test_fallback_eager_warns_once():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert cf(mt.ones(2)).tolist() == [2, 2]
+        assert cf(mt.ones(3)).tolist() == [2, 2, 2]  # other guards: no new trace attempt either
+    assert cf.num_compiles == 0 and cf.explain().count("cannot be traced") == 1
 
 
 def test_exception_during_trace_restores_everything():

@@ -49,7 +49,8 @@ def _lowered(opname, *arrays, **kwargs):
     getattr(mt, opname)(*to_mt(list(arrays)), **kwargs)
     keys = [k for k in op._fwd if k not in before] or list(op._fwd)
     want = dict(mt._precision.KEY[0])["precision"]
-    key = next(k for k in keys if dict(k[1]).get("precision") == want)
+    # (dt None: not a kernel an autocast test left behind, which casts to bfloat16 first)
+    key = next(k for k in keys if dict(k[1]).get("precision") == want and k[2] is None)
     return op._fwd[key].lower(*[jax.numpy.asarray(a) for a in arrays]).as_text()
 
 

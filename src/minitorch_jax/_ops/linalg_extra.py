@@ -44,6 +44,24 @@ from .linalg_decomp import (
 __all__ = ["LinAlgError"]
 
 
+def _check_system(op, A, b):
+    """torch's checks for solving ``A X = b`` (legacy solvers): square ``A``, matching sizes and dtypes."""
+    if A.shape[-1] != A.shape[-2]:
+        raise ShapeError(
+            f"A must be batches of square matrices, but they are {A.shape[-2]} by {A.shape[-1]} matrices"
+        )
+    if A.shape[-1] != b.shape[-2]:
+        raise ShapeError(
+            f"Incompatible matrix sizes for {op}: each A matrix is {A.shape[-1]} by {A.shape[-1]} but "
+            f"each b matrix is {b.shape[-2]} by {b.shape[-1]}"
+        )
+    if A.dtype != b.dtype:
+        raise DTypeError(
+            f"Expected b and A to have the same dtype, but found b of type {tname(b.dtype)} "
+            f"and A of type {tname(A.dtype)} instead."
+        )
+
+
 class LinAlgError(MiniTorchError, RuntimeError):
     """A linear-algebra routine failed on its data (torch.linalg.LinAlgError)."""
 
@@ -517,20 +535,7 @@ def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False):
             f"torch.triangular_solve: Expected A to have at least 2 dimensions, but it has "
             f"{A.ndim} dimensions instead"
         )
-    if A.shape[-1] != A.shape[-2]:
-        raise ShapeError(
-            f"A must be batches of square matrices, but they are {A.shape[-2]} by {A.shape[-1]} matrices"
-        )
-    if A.shape[-1] != b.shape[-2]:
-        raise ShapeError(
-            f"Incompatible matrix sizes for triangular_solve: each A matrix is {A.shape[-1]} "
-            f"by {A.shape[-1]} but each b matrix is {b.shape[-2]} by {b.shape[-1]}"
-        )
-    if A.dtype != b.dtype:
-        raise DTypeError(
-            f"Expected b and A to have the same dtype, but found b of type {tname(b.dtype)} "
-            f"and A of type {tname(A.dtype)} instead."
-        )
+    _check_system("triangular_solve", A, b)
     _float_input("triangular_solve", A)
     Ab, bb = _batch(A, b)
     X = jax.lax.linalg.triangular_solve(
@@ -599,20 +604,7 @@ def cholesky_solve(B, L, upper=False):
         raise ShapeError(f"b should have at least 2 dimensions, but has {B.ndim} dimensions instead")
     if L.ndim < 2:
         raise ShapeError(f"u should have at least 2 dimensions, but has {L.ndim} dimensions instead")
-    if L.shape[-1] != L.shape[-2]:
-        raise ShapeError(
-            f"A must be batches of square matrices, but they are {L.shape[-2]} by {L.shape[-1]} matrices"
-        )
-    if L.shape[-1] != B.shape[-2]:
-        raise ShapeError(
-            f"Incompatible matrix sizes for cholesky_solve: each A matrix is {L.shape[-1]} by "
-            f"{L.shape[-1]} but each b matrix is {B.shape[-2]} by {B.shape[-1]}"
-        )
-    if B.dtype != L.dtype:
-        raise DTypeError(
-            f"Expected b and A to have the same dtype, but found b of type {tname(B.dtype)} "
-            f"and A of type {tname(L.dtype)} instead."
-        )
+    _check_system("cholesky_solve", L, B)
     _float_input("cholesky_solve", L)
     L, B = _batch(L, B)
     return _cho_solve(L, B, upper)

@@ -22,8 +22,9 @@ import numpy as np
 
 from .. import _autocast_state, _dtype
 
-__all__ = ["autocast", "is_autocast_available", "is_autocast_enabled", "get_autocast_dtype",
-           "get_autocast_gpu_dtype", "get_autocast_cpu_dtype", "is_autocast_cpu_enabled"]
+__all__ = ["autocast", "custom_fwd", "custom_bwd", "is_autocast_available",
+           "is_autocast_enabled", "get_autocast_dtype", "get_autocast_gpu_dtype", "get_autocast_cpu_dtype",
+           "is_autocast_cpu_enabled"]
 
 _DEVICE_TYPES = ("cpu", "cuda", "xpu", "hpu", "mps", "xla", "mtia", "maia", "ipu", "tpu")
 _DEFAULT_DTYPE = {"cuda": "float16", "cpu": "bfloat16", "tpu": "bfloat16"}
@@ -122,3 +123,54 @@ def get_autocast_cpu_dtype():
 def is_autocast_cpu_enabled() -> bool:
     """``is_autocast_enabled('cpu')``."""
     return is_autocast_enabled("cpu")
+
+
+def _cast_floats(value, dt):
+    from .._tensor import Tensor
+    if isinstance(value, Tensor):
+        return value.to(dt) if value.is_floating_point() and value.dtype != _dtype.float64 else value
+    if isinstance(value, (list, tuple)):
+        return type(value)(_cast_floats(v, dt) for v in value)
+    if isinstance(value, dict):
+        return {k: _cast_floats(v, dt) for k, v in value.items()}
+    return value
+
+
+def custom_fwd(fwd=None, *, device_type: str, cast_inputs=None):
+    """Decorator for a custom ``autograd.Function.forward`` (``torch.amp.custom_fwd``).
+
+    With ``cast_inputs`` (a dtype) and autocast on for ``device_type``, the forward runs with autocast
+    off and its floating tensor arguments cast to ``cast_inputs``; otherwise it runs as is. The
+    autocast state is recorded on ``ctx`` for :func:`custom_bwd`.
+    """
+    if not isinstance(device_type, str):
+        raise ValueError(f"Expected `device_type` of type `str`, got: `{type(device_type)}`")
+    if fwd is None:
+        return functools.partial(custom_fwd, device_type=device_type, cast_inputs=cast_inputs)
+
+    @functools.wraps(fwd)
+    def decorate_fwd(ctx, *args, **kwargs):
+        on = is_autocast_enabled(device_type)
+        ctx._fwd_used_autocast = on
+        ctx._autocast_dtype = get_autocast_dtype(device_type)
+        if cast_inputs is not None and on:
+            with autocast(device_type, enabled=False):
+                return fwd(ctx, *_cast_floats(args, cast_inputs), **_cast_floats(kwargs, cast_inputs))
+        return fwd(ctx, *args, **kwargs)
+    return decorate_fwd
+
+
+def custom_bwd(bwd=None, *, device_type: str):
+    """Decorator for a custom ``autograd.Function.backward`` (``torch.amp.custom_bwd``): the backward runs
+    with the autocast state its forward ran with."""
+    if not isinstance(device_type, str):
+        raise ValueError(f"Expected `device_type` of type `str`, got: `{type(device_type)}`")
+    if bwd is None:
+        return functools.partial(custom_bwd, device_type=device_type)
+
+    @functools.wraps(bwd)
+    def decorate_bwd(ctx, *args, **kwargs):
+        with autocast(device_type, dtype=getattr(ctx, "_autocast_dtype", None),
+                      enabled=getattr(ctx, "_fwd_used_autocast", False)):
+            return bwd(ctx, *args, **kwargs)
+    return decorate_bwd

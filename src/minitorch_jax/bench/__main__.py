@@ -4,6 +4,7 @@ eager vs ``mt.jit`` (optionally vs hand-written JAX+optax and PyTorch eager), as
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 
@@ -91,8 +92,7 @@ def bench(argv=None) -> list:
         notes.append("--compare torch: PyTorch is not installed, so there is no torch column data "
                      "(pip install torch)")
     rows = []
-    _set_precision(a.matmul_precision)
-    with jax.default_device(a.jax_device):
+    with _precision(a.matmul_precision), jax.default_device(a.jax_device):
         for name in a.workloads:
             rows.append(run_workload(name, steps=a.steps, warmup=a.warmup, batch_size=a.batch_size,
                                      dtype=a.dtype, compare=a.compare, platform=a.jax_device.platform,
@@ -124,14 +124,22 @@ def bench(argv=None) -> list:
     return rows
 
 
-def _set_precision(level: str) -> None:
-    """One float32 matmul precision for every column: mt's ops get it as ``precision=``, hand-written
-    JAX through jax's default (so no column computes at TF32 while another computes in full float32)."""
+@contextlib.contextmanager
+def _precision(level: str):
+    """One float32 matmul precision for every column while the benchmark runs: mt's ops get it as
+    ``precision=``, hand-written JAX through jax's default (so no column computes at TF32 while another
+    computes in full float32); both settings are restored afterwards."""
     import jax
 
     import minitorch_jax as mt
+    before = mt.get_float32_matmul_precision(), jax.config.jax_default_matmul_precision
     mt.set_float32_matmul_precision(level)
     jax.config.update("jax_default_matmul_precision", {"medium": "default"}.get(level, level))
+    try:
+        yield
+    finally:
+        mt.set_float32_matmul_precision(before[0])
+        jax.config.update("jax_default_matmul_precision", before[1])
 
 
 def _torch_threads():

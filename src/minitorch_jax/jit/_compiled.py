@@ -453,6 +453,9 @@ class CompiledFunction:
                 self._warned_eager = True
             entry.eager = True
             self._cache[key] = entry
+            # Python control flow on tensor values: no other guard value makes it traceable, so stop tracing
+            # it at all (a step that replaces its state every call, like LBFGS's, would re-trace every call)
+            self._gave_up = True
             self._log.append({"kind": "eager", "reason": "cannot be traced: " + str(err).split("\n")[0]})
             return self.eager(*args, **kwargs)
         entry.compile_time = time.perf_counter() - t0
@@ -730,7 +733,8 @@ def _jit_step(run, donate_argnums):
 
 def _holds_float64(cap) -> bool:
     """Whether any captured tensor is float64 (its optimizer then needs float64 hyperparameters)."""
-    return any(t._data.dtype == np.float64 for t in cap.tensors)
+    raw = Tensor._data.__get__  # the slot itself: a lazy module's placeholders have no data yet
+    return any(getattr(raw(t), "dtype", None) == np.float64 for t in cap.tensors)
 
 
 def _leaf_objects(args, kwargs, static_argnums):
