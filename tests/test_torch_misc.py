@@ -1,4 +1,4 @@
-"""torch-level misc names (``_torch_misc.py``): constants, finfo/iinfo, memory formats, thread and
+"""torch-level misc names (``_torch_misc/``): constants, finfo/iinfo, memory formats, thread and
 determinism switches, legacy tensor types and top-level functional forms, checked against torch."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import torch
 
 import minitorch_jax as mt
 from minitorch_jax import _torch_misc
+from minitorch_jax._torch_misc import switches
 
 FLOATS = ["float16", "bfloat16", "float32", "float64", "float8_e4m3fn", "float8_e5m2"]
 INTS = ["uint8", "int8", "int16", "int32", "int64", "uint16", "uint32", "uint64"]
@@ -32,14 +33,14 @@ def _mt_repr(s: str) -> str:
 @pytest.fixture
 def restore_state():
     """Undo global changes to both libraries' defaults and switches."""
-    mt_state = dict(_torch_misc._state)
+    mt_state = dict(switches._state)
     mt_default = mt.get_default_dtype()
     t_default = torch.get_default_dtype()
     t_warn = torch.is_warn_always_enabled()
     t_threads = torch.get_num_threads()
     yield
-    _torch_misc._state.clear()
-    _torch_misc._state.update(mt_state)
+    switches._state.clear()
+    switches._state.update(mt_state)
     mt.set_default_dtype(mt_default)
     torch.set_default_dtype(t_default)
     torch.set_warn_always(t_warn)
@@ -185,7 +186,7 @@ def test_threads(restore_state):
             mt.set_num_threads(bad)
         with pytest.raises(RuntimeError, match=f"set_num_interop_threads expects {msg}"):
             mt.set_num_interop_threads(bad)
-    _torch_misc._state.update(interop=None, interop_set=False)
+    switches._state.update(interop=None, interop_set=False)
     mt.set_num_interop_threads(2)
     assert mt.get_num_interop_threads() == 2
     with pytest.raises(RuntimeError, match="cannot set number of interop threads"):
