@@ -15,6 +15,8 @@ from . import (  # noqa: F401
     indexing,
     linalg,
     linalg_extra,
+    linalg_householder,
+    linalg_legacy,
     math_extra,
     nn_activation,
     nn_attention,
@@ -109,7 +111,8 @@ _install()
 for _name in _TOP_LEVEL_INPLACE:
     if _name in FUNCTIONS and hasattr(Tensor, _name + "_"):
         FUNCTIONS.setdefault(_name + "_", getattr(Tensor, _name + "_"))
-for _family in (complex_ops, conversion, elementwise, indexing, linalg, linalg_extra, math_extra,
+for _family in (complex_ops, conversion, elementwise, indexing, linalg, linalg_extra, linalg_householder,
+                linalg_legacy, math_extra,
                 nn_activation, nn_attention, nn_conv, nn_extra, nn_linear, nn_loss, nn_loss_extra, nn_misc,
                 nn_norm, nn_pool, nn_pool_extra, nn_rnn, nn_sampling, random, reduction, shape, shape_extra,
                 special, special_extra, spectral, stats):
