@@ -572,10 +572,12 @@ class CompiledFunction:
     def _gather(self, cap, copy=True, grads=True):
         tensors = cap.tensors
         data = list(map(_GET_DATA, tensors))
-        # each array is referenced by its tensor, this list and getrefcount's argument: more means
-        # another tensor shares it (a state_dict snapshot ...), so donate a private copy, keep theirs
-        if self.donate and copy and data and max(map(_REFS, data)) > 3:
-            shared = [_REFS(a) > 4 for a in data]  # (+1: the comprehension's name)
+        # each array is referenced by its tensor, this list and getrefcount's argument (and whatever JAX
+        # itself keeps: measured once): more means another tensor shares it (a state_dict snapshot ...),
+        # so donate a private copy, keep theirs
+        base = _UNSHARED[0] or _measure_unshared()
+        if self.donate and copy and data and max(map(_REFS, data)) > base:
+            shared = [_REFS(a) > base + 1 for a in data]  # (+1: the comprehension's name)
             data = [jnp.copy(a) if sh else a for a, sh in zip(data, shared)]
             self._n_copies += sum(shared)
         if grads:
@@ -729,6 +731,22 @@ def _jit_step(run, donate_argnums):
     if _spmd.active():
         return _spmd.jit_program(run, donate_argnums)
     return jax.jit(run, donate_argnums=donate_argnums, keep_unused=bool(donate_argnums))
+
+
+_UNSHARED = [0]
+
+
+def _measure_unshared() -> int:
+    """The reference count ``_gather`` sees for an unshared state array: a fresh output of a compiled
+    call held by one tensor (3 with CPython and jax 0.10; measured so that a reference JAX itself may
+    keep to its outputs is not taken for sharing, which would copy every array on every call)."""
+    t = _wrap(_PLUS_ONE(jnp.zeros((2,), jnp.float32)))
+    data = list(map(_GET_DATA, [t]))
+    _UNSHARED[0] = max(map(_REFS, data))
+    return _UNSHARED[0]
+
+
+_PLUS_ONE = jax.jit(lambda x: x + 1)
 
 
 def _holds_float64(cap) -> bool:
