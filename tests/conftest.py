@@ -1,12 +1,41 @@
-"""Shared pytest setup: make hypothesis quick and deterministic on this 2-core machine."""
+"""Shared pytest setup: make hypothesis quick and deterministic on this 2-core machine, and keep a long
+test worker below the kernel's memory-map limit."""
 
 from __future__ import annotations
 
+import gc
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
     "ci", max_examples=40, deadline=None, derandomize=True,
     suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+# Every compiled XLA CPU executable maps its code into the process. One pytest worker compiles some
+# ten thousand kernels over the suite, and past vm.max_map_count (65530 by default) the next compile
+# fails inside LLVM with a segfault. Every 100 tests, when the map count is high, drop JAX's caches
+# (their executables are unmapped; later tests recompile what they need).
+_MAPS = "/proc/self/maps"
+_CHECK_EVERY = 100
+_MAX_MAPS = int(os.environ.get("MT_TEST_MAX_MAPS", "30000"))
+_count = [0]
+
+
+def _map_count() -> int:
+    with open(_MAPS, "rb") as f:
+        return sum(1 for _ in f)
+
+
+@pytest.fixture(autouse=True)
+def _bounded_memory_maps():
+    yield
+    _count[0] += 1
+    if _count[0] % _CHECK_EVERY or not os.path.exists(_MAPS):
+        return
+    if _map_count() > _MAX_MAPS:
+        import jax
+        jax.clear_caches()
+        gc.collect()
