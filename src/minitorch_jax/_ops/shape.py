@@ -509,8 +509,10 @@ def _tensor_list(tensors, op: str) -> list:
     return list(tensors)
 
 
-def _join_impl(name, empty_error, doc):
-    def impl(tensors, dim=None, *, out=None):
+def _join_impl(name, empty_error, doc, with_dim=True):
+    """The public callable of a join op (``cat``, ``stack`` ...): a list of tensors, an optional ``dim``
+    (``with_dim``) and ``out=``, with torch's error for an empty list."""
+    def join(tensors, dim=None, out=None):
         tensors = _tensor_list(tensors, name)
         if not tensors:
             raise empty_error
@@ -520,6 +522,13 @@ def _join_impl(name, empty_error, doc):
             _assign_out(REGISTRY[name], out, res)
             return out
         return res
+
+    if with_dim:
+        def impl(tensors, dim=None, *, out=None):
+            return join(tensors, dim, out)
+    else:
+        def impl(tensors, *, out=None):
+            return join(tensors, None, out)
     impl.__name__ = impl.__qualname__ = name
     impl.__doc__ = doc
     return impl

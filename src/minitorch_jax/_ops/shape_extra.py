@@ -24,9 +24,9 @@ from .. import _dtype
 from .._errors import DTypeError, OpIndexError, OpTypeError, OpValueError, ShapeError
 from .._tensor import Tensor, _wrap
 from ._helpers import A, I, Sample, norm_dim
-from ._registry import REGISTRY, _assign_out, dispatch, register
+from ._registry import REGISTRY, dispatch, register
 from .indexing import _concrete, _host, _tname
-from .shape import _concat, _slices, _tensor_list
+from .shape import _concat, _join_impl, _slices
 from .shape import tensor_split as _tensor_split
 from .shape import vstack as _vstack
 
@@ -411,21 +411,6 @@ register("split_with_sizes", grad_name="SplitWithSizesBackward0",
                           Sample(A(2, 3), [1, 3], -1), Sample(A(2, 3), [3, -1], 1)])(split_with_sizes)
 
 
-def _stack_impl(name, empty, doc):
-    def impl(tensors, *, out=None):
-        tensors = _tensor_list(tensors, name)
-        if not tensors:
-            raise ShapeError(f"{name}(): {empty} expects a non-empty TensorList")
-        res = REGISTRY[name].call(tensors)
-        if out is not None:
-            _assign_out(REGISTRY[name], out, res)
-            return out
-        return res
-    impl.__name__ = impl.__qualname__ = name
-    impl.__doc__ = doc
-    return impl
-
-
 _COLUMN_STACK_DOC = """Join ``tensors`` as columns: 0-d and 1-D tensors become ``(n, 1)`` columns, then
     everything is concatenated along dim 1 (dtypes promoted).
 
@@ -436,7 +421,9 @@ _COLUMN_STACK_DOC = """Join ``tensors`` as columns: 0-d and 1-D tensors become `
 
 
 @register("column_stack", seq=True, method=False, promote="common", grad_name="CatBackward0",
-          impl=_stack_impl("column_stack", "column_stack", _COLUMN_STACK_DOC),
+          impl=_join_impl("column_stack",
+                          ShapeError("column_stack(): column_stack expects a non-empty TensorList"),
+                          _COLUMN_STACK_DOC, with_dim=False),
           samples=lambda: [Sample([A(3), A(3, 2)]), Sample([A(), I()]), Sample([A(2, 3, 4), A(2, 1, 4)]),
                            Sample([A(2), A(3)])])
 def column_stack(*tensors):
@@ -454,7 +441,8 @@ _ROW_STACK_DOC = """Alias of :func:`vstack`: 1-D inputs become rows, then everyt
     """
 
 register("row_stack", seq=True, method=False, promote="common", grad_name="CatBackward0",
-         impl=_stack_impl("row_stack", "vstack", _ROW_STACK_DOC),
+         impl=_join_impl("row_stack", ShapeError("row_stack(): vstack expects a non-empty TensorList"),
+                         _ROW_STACK_DOC, with_dim=False),
          samples=lambda: [Sample([A(3), A(2, 3)]), Sample([A(1, 2, 2), I(2, 2, 2)]),
                           Sample([A(2), A(3)])])(_vstack)
 
