@@ -42,6 +42,11 @@ from .linalg_decomp import (
 __all__ = ["LinAlgError"]
 
 
+def _linalg(name, **kwargs):
+    """``register`` for a torch.linalg entry: ``linalg_<name>``, shown only as ``mt.linalg.<name>``."""
+    return register(f"linalg_{name}", method=False, function=False, torch_name=f"linalg.{name}", **kwargs)
+
+
 def _check_system(op, A, b):
     """torch's checks for solving ``A X = b`` (legacy solvers): square ``A``, matching sizes and dtypes."""
     if A.shape[-1] != A.shape[-2]:
@@ -154,11 +159,8 @@ def _eig_samples():
     ]
 
 
-@register(
-    "linalg_eig",
-    method=False,
-    function=False,
-    torch_name="linalg.eig",
+@_linalg(
+    "eig",
     saves=(0,),
     out_wrap=_result("linalg_eig", "eigenvalues eigenvectors"),
     samples=_eig_samples,
@@ -175,11 +177,8 @@ def linalg_eig(A):
     return _eig(A, jnp.zeros((0,), A.dtype))
 
 
-@register(
-    "linalg_eigvals",
-    method=False,
-    function=False,
-    torch_name="linalg.eigvals",
+@_linalg(
+    "eigvals",
     saves=(0,),
     samples=lambda: [
         Sample(_tri(n=3, upper=True, dtype="float64"), grad=False),
@@ -232,11 +231,8 @@ def _lu_samples():
     ]
 
 
-@register(
-    "linalg_lu_factor",
-    method=False,
-    function=False,
-    torch_name="linalg.lu_factor",
+@_linalg(
+    "lu_factor",
     saves=(0,),
     out_wrap=_result("linalg_lu_factor", "LU pivots"),
     samples=_lu_samples,
@@ -279,11 +275,8 @@ def lu_factor_ex(A, *, pivot=True, check_errors=False):
     return res
 
 
-register(
-    "linalg_lu_factor_ex",
-    method=False,
-    function=False,
-    torch_name="linalg.lu_factor_ex",
+_linalg(
+    "lu_factor_ex",
     saves=(0,),
     out_wrap=_result("linalg_lu_factor_ex", "LU pivots info"),
     samples=lambda: [
@@ -342,11 +335,8 @@ def linalg_lu(A, *, pivot=True):
     return _LU_RESULT([P, L, U])
 
 
-register(
-    "linalg_lu",
-    method=False,
-    function=False,
-    torch_name="linalg.lu",
+_linalg(
+    "lu",
     saves=(0,),
     impl=linalg_lu,
     samples=lambda: [
@@ -402,12 +392,9 @@ def _lu_solve_samples():
     ]
 
 
-@register(
-    "linalg_lu_solve",
+@_linalg(
+    "lu_solve",
     nin=3,
-    method=False,
-    function=False,
-    torch_name="linalg.lu_solve",
     saves=(0, 2),
     samples=_lu_solve_samples,
 )
@@ -460,12 +447,9 @@ def _st_samples():
     ]
 
 
-@register(
-    "linalg_solve_triangular",
+@_linalg(
+    "solve_triangular",
     nin=2,
-    method=False,
-    function=False,
-    torch_name="linalg.solve_triangular",
     saves=(0, 1),
     samples=_st_samples,
 )
@@ -686,11 +670,8 @@ def cholesky_ex(A, *, upper=False, check_errors=False):
     return res
 
 
-register(
-    "linalg_cholesky_ex",
-    method=False,
-    function=False,
-    torch_name="linalg.cholesky_ex",
+_linalg(
+    "cholesky_ex",
     saves=(0,),
     out_wrap=_result("linalg_cholesky_ex", "L info"),
     samples=lambda: [
@@ -726,11 +707,8 @@ def inv_ex(A, *, check_errors=False):
     return res
 
 
-register(
-    "linalg_inv_ex",
-    method=False,
-    function=False,
-    torch_name="linalg.inv_ex",
+_linalg(
+    "inv_ex",
     saves=(0,),
     out_wrap=_result("linalg_inv_ex", "inverse info"),
     samples=lambda: [
@@ -763,12 +741,9 @@ def solve_ex(A, B, *, left=True, check_errors=False):
     return res
 
 
-register(
-    "linalg_solve_ex",
+_linalg(
+    "solve_ex",
     nin=2,
-    method=False,
-    function=False,
-    torch_name="linalg.solve_ex",
     saves=(0,),
     out_wrap=_result("linalg_solve_ex", "result info"),
     samples=lambda: [
@@ -867,11 +842,8 @@ register("matrix_power", precision=True, saves=(0,), samples=_mpow_samples, impl
 
 
 # ----- tensor inverse / solve ------------------------------------------------------------------------------
-@register(
-    "linalg_tensorinv",
-    method=False,
-    function=False,
-    torch_name="linalg.tensorinv",
+@_linalg(
+    "tensorinv",
     saves=(0,),
     samples=lambda: [
         Sample(_well(n=6).reshape(2, 3, 6)),
@@ -899,12 +871,9 @@ def linalg_tensorinv(A, ind=2):
     return linalg_inv(A.reshape(p, p)).reshape(inn + out)
 
 
-@register(
-    "linalg_tensorsolve",
+@_linalg(
+    "tensorsolve",
     nin=2,
-    method=False,
-    function=False,
-    torch_name="linalg.tensorsolve",
     saves=(0, 1),
     samples=lambda: [
         Sample(_well(n=6).reshape(2, 3, 6), A(2, 3)),
@@ -940,11 +909,8 @@ def linalg_tensorsolve(A, B, dims=None):
 
 
 # ----- small linalg helpers --------------------------------------------------------------------------------
-@register(
-    "linalg_vander",
-    method=False,
-    function=False,
-    torch_name="linalg.vander",
+@_linalg(
+    "vander",
     samples=lambda: [
         Sample(A(3)),
         Sample(np.array([0.0, 1.5, -2.0], "float32"), N=4),
@@ -968,11 +934,8 @@ def linalg_vander(x, N=None):
     return jnp.cumprod(jnp.concatenate([jnp.ones(x.shape + (1,), x.dtype), reps], -1), -1).astype(x.dtype)
 
 
-@register(
-    "linalg_diagonal",
-    method=False,
-    function=False,
-    torch_name="linalg.diagonal",
+@_linalg(
+    "diagonal",
     samples=lambda: [Sample(A(2, 3, 4), offset=1), Sample(A(3, 4), offset=-1, dim1=1, dim2=0), Sample(A(3))],
 )
 def linalg_diagonal(A, *, offset=0, dim1=-2, dim2=-1):
@@ -988,11 +951,8 @@ def linalg_diagonal(A, *, offset=0, dim1=-2, dim2=-1):
 _COND_NORMS = (None, "fro", "nuc", 1, -1, 2, -2, float("inf"), float("-inf"))
 
 
-@register(
-    "linalg_cond",
-    method=False,
-    function=False,
-    torch_name="linalg.cond",
+@_linalg(
+    "cond",
     saves=(0,),
     samples=lambda: [
         Sample(A(3, 3)),

@@ -14,6 +14,7 @@ from .linalg_decomp import (
     _float_input,
     _result,
 )
+from .linalg_extra import _linalg
 
 
 # ----- Householder reflectors -------------------------------------------------------------------------------
@@ -90,13 +91,10 @@ def householder_kernel(op, A, tau):
     return _apply_reflectors(A, tau, eye, True, False)
 
 
-@register(
-    "linalg_householder_product",
+@_linalg(
+    "householder_product",
     nin=2,
-    method=False,
-    function=False,
     saves=(0, 1),
-    torch_name="linalg.householder_product",
     samples=_hh_samples,
 )
 def linalg_householder_product(A, tau):
