@@ -199,6 +199,21 @@ register("repeat_interleave", nin=2, impl=repeat_interleave, samples=_ri_samples
 
 
 # ----- select and the scatter counterparts of the view ops -------------------------------------
+def _select_position(op, input, dim, index, pos):
+    """``(dim, index)`` of a ``select`` (negatives resolved), with torch's errors (``op``'s name first;
+    ``pos``: index's argument position)."""
+    where = "" if op == "select" else "select(): "
+    if input.ndim == 0:
+        raise OpIndexError(f"{op}(): select() cannot be applied to a 0-dim tensor.")
+    d = norm_dim(dim, input.ndim, op)
+    i = _int_arg(index, op, "index", pos)
+    n = input.shape[d]
+    if not -n <= i < n:
+        raise OpIndexError(f"{op}(): {where}index {i} out of range for tensor of size {list(input.shape)} at "
+                           f"dimension {d}")
+    return d, i % n
+
+
 def select(input, dim, index):
     """The slice of ``input`` at ``index`` along ``dim`` (that dim removed).
 
@@ -206,15 +221,8 @@ def select(input, dim, index):
         dim: the dim to index.
         index: the position along ``dim`` (negative counts from the end).
     """
-    if input.ndim == 0:
-        raise OpIndexError("select(): select() cannot be applied to a 0-dim tensor.")
-    d = norm_dim(dim, input.ndim, "select")
-    i = _int_arg(index, "select", "index", 3)
-    n = input.shape[d]
-    if not -n <= i < n:
-        raise OpIndexError(f"select(): index {i} out of range for tensor of size {list(input.shape)} at "
-                           f"dimension {d}")
-    return jax.lax.index_in_dim(input, i % n, d, keepdims=False)
+    d, i = _select_position("select", input, dim, index, 3)
+    return jax.lax.index_in_dim(input, i, d, keepdims=False)
 
 
 register("select", impl=_ints_only("select", 1, select),
@@ -223,16 +231,9 @@ register("select", impl=_ints_only("select", 1, select),
 
 
 def _select_scatter_kernel(input, src, dim, index):
-    if input.ndim == 0:
-        raise OpIndexError("select_scatter(): select() cannot be applied to a 0-dim tensor.")
-    d = norm_dim(dim, input.ndim, "select_scatter")
-    i = _int_arg(index, "select_scatter", "index", 4)
-    n = input.shape[d]
-    if not -n <= i < n:
-        raise OpIndexError(f"select_scatter(): select(): index {i} out of range for tensor of size "
-                           f"{list(input.shape)} at dimension {d}")
+    d, i = _select_position("select_scatter", input, dim, index, 4)
     _src_check("select_scatter", src, input.shape[:d] + input.shape[d + 1:])
-    return input.at[(slice(None),) * d + (i % n,)].set(src.astype(input.dtype))
+    return input.at[(slice(None),) * d + (i,)].set(src.astype(input.dtype))
 
 
 def select_scatter(input, src, dim, index):
