@@ -7,7 +7,7 @@ other op. ``fftfreq``/``rfftfreq`` are creation functions (``dtype``/``device``/
 
 from __future__ import annotations
 
-from ._ops import REGISTRY as _REGISTRY
+from ._ops import public
 
 __all__ = [
     "fft", "ifft", "fft2", "ifft2", "fftn", "ifftn", "rfft", "irfft", "rfft2", "irfft2", "rfftn",
@@ -17,8 +17,7 @@ __all__ = [
 
 
 def _op(name):
-    op = _REGISTRY["fft_" + name]
-    return op.impl or op.call
+    return public("fft_" + name)
 
 
 fft = _op("fft")

@@ -11,7 +11,7 @@ the ``*_ex`` functions report it in ``info`` and raise :class:`LinAlgError` with
 
 from __future__ import annotations
 
-from ._ops import REGISTRY as _REGISTRY
+from ._ops import public
 from ._ops.linalg_extra import LinAlgError
 
 __all__ = [
@@ -23,9 +23,7 @@ __all__ = [
 ]
 
 
-def _op(name):
-    op = _REGISTRY[name]
-    return op.impl or op.call
+_op = public
 
 
 cholesky = _op("linalg_cholesky")

@@ -13,7 +13,7 @@ exceeds ``(p - 1) / 2`` (that check would force a device sync per call; NaN/inf 
 
 from __future__ import annotations
 
-from ._ops import REGISTRY as _REGISTRY
+from ._ops import public
 
 __all__ = [
     "airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "chebyshev_polynomial_t",
@@ -28,9 +28,7 @@ __all__ = [
 ]
 
 
-def _op(name):
-    op = _REGISTRY[name]
-    return op.impl or op.call
+_op = public
 
 
 digamma = _op("digamma")

@@ -42,7 +42,7 @@ from . import (  # noqa: F401
 )
 from ._registry import REGISTRY, OpDef, Sample, dispatch, make_function, make_inplace
 
-__all__ = ["REGISTRY", "FUNCTIONS", "FUNCTIONAL", "OpDef", "Sample", "dispatch"]
+__all__ = ["REGISTRY", "FUNCTIONS", "FUNCTIONAL", "OpDef", "Sample", "dispatch", "public"]
 
 FUNCTIONS: dict = {}
 FUNCTIONAL: dict = {}
@@ -118,3 +118,10 @@ for _family in (complex_ops, conversion, elementwise, indexing, linalg, linalg_e
                 special, special_extra, spectral, stats):
     if hasattr(_family, "install"):
         _family.install()
+
+
+def public(name: str):
+    """The public callable of table entry ``name`` (its ``impl`` where it has one), for namespace
+    modules such as ``mt.linalg``, ``mt.fft`` and ``mt.special``."""
+    op = REGISTRY[name]
+    return op.impl or op.call
