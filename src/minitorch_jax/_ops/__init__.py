@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from .._tensor import Tensor
 
 # each family registers its ops on import; a family may also define install() for Tensor
@@ -111,12 +113,9 @@ _install()
 for _name in _TOP_LEVEL_INPLACE:
     if _name in FUNCTIONS and hasattr(Tensor, _name + "_"):
         FUNCTIONS.setdefault(_name + "_", getattr(Tensor, _name + "_"))
-for _family in (complex_ops, conversion, elementwise, indexing, linalg, linalg_extra, linalg_householder,
-                linalg_legacy, math_extra,
-                nn_activation, nn_attention, nn_conv, nn_extra, nn_linear, nn_loss, nn_loss_extra, nn_misc,
-                nn_norm, nn_pool, nn_pool_extra, nn_rnn, nn_sampling, random, reduction, shape, shape_extra,
-                special, special_extra, spectral, stats):
-    if hasattr(_family, "install"):
+# every family imported above (the submodules of this package, in name order) may install Tensor attributes
+for _name, _family in sorted(sys.modules.items()):
+    if _name.startswith(__name__ + ".") and hasattr(_family, "install"):
         _family.install()
 
 
