@@ -12,14 +12,14 @@ import pytest
 
 import minitorch_jax as mt
 from minitorch_jax._tensor import _wrap
-from minitorch_jax.optim._rule import group_step_fn
+from minitorch_jax.optim._rule import group_step_fn, static_zeros
 from tests.oracle import torch
 from tests.test_optim import assert_close, build, compare_state, make_problem, set_grads, to_np
 
 
 def _cache_size(opt, group=0):
-    rule = opt._rule
-    return group_step_fn(rule, rule.static(opt.param_groups[group]))._cache_size()
+    rule, g = opt._rule, opt.param_groups[group]
+    return group_step_fn(rule, rule.static(g), static_zeros(rule, rule.hyper(g)))._cache_size()
 
 
 # ----- hyperparameters are inputs, not constants ----------------------------------------------
@@ -51,6 +51,22 @@ def test_hyperparameters_changed_mid_run_take_effect_without_recompiling(name, k
         assert_close(m, t)
     # compiled once for the first step (state created inside) and once for the steady state
     assert sizes[1] == sizes[-1], sizes
+
+
+@pytest.mark.parametrize("name", ["Adam", "SGD", "RMSprop", "Adagrad", "Adamax", "NAdam", "RAdam",
+                                  "Adadelta", "ASGD"])
+def test_zero_weight_decay_leaves_the_term_out(name):
+    # torch skips ``grad + weight_decay * param`` when weight_decay == 0: an infinite parameter stays
+    # infinite instead of turning NaN through 0 * inf (and the compiled update reads the parameter once)
+    init = [np.array([np.inf, 1.0, -2.0], np.float32)]
+    mp, tp = mt.nn.Parameter(mt.tensor(init[0])), torch.nn.Parameter(torch.tensor(init[0]))
+    mo, to = getattr(mt.optim, name)([mp], lr=0.1), getattr(torch.optim, name)([tp], lr=0.1)
+    for _ in range(2):
+        mp.grad, tp.grad = mt.tensor([0.5, -1.0, 2.0]), torch.tensor([0.5, -1.0, 2.0])
+        mo.step()
+        to.step()
+    np.testing.assert_allclose(to_np(mp), to_np(tp), rtol=1e-5)
+    assert np.isinf(to_np(mp)[0])
 
 
 def test_lr_as_tensor():

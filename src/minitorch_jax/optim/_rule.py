@@ -79,22 +79,34 @@ def pack_hyper(values, dtype):
     return jnp.stack([jnp.asarray(_value(v), dtype).reshape(()) for v in values])
 
 
-def _split(rule: Rule, hyper, dtype) -> dict:
-    return {n: hyper[i].astype(dtype) for i, n in enumerate(rule.names)}
+def _split(rule: Rule, hyper, dtype, zeros=()) -> dict:
+    # a hyperparameter known to be zero when the step is compiled stays a Python 0.0, so that a rule can
+    # leave its term out as torch does (``if weight_decay != 0``); XLA cannot drop ``0 * p`` itself
+    return {n: 0.0 if n in zeros else hyper[i].astype(dtype) for i, n in enumerate(rule.names)}
+
+
+def static_zeros(rule: Rule, values) -> frozenset:
+    """The names of ``rule``'s hyperparameters whose values are Python zeros (part of a step's key)."""
+    return frozenset(n for n, v in zip(rule.names, values) if type(v) in _PY and v == 0)
+
+
+def is_zero(v) -> bool:
+    """Whether a hyperparameter from ``h`` is statically zero (its term can be left out)."""
+    return type(v) is float and v == 0
 
 
 def _as_real(a):
     return jnp.stack([a.real, a.imag], -1) if jnp.iscomplexobj(a) else a
 
 
-def _group_step(rule: Rule, static, params, grads, states, hyper):
+def _group_step(rule: Rule, static, params, grads, states, hyper, zeros=()):
     new_params, new_states = [], []
     for p, g, st in zip(params, grads, states):
         cplx = jnp.iscomplexobj(p)
         if cplx:  # as torch: complex parameters are updated as their real view [..., 2]
             p, g = _as_real(p), _as_real(g)
             st = None if st is None else {k: _as_real(v) for k, v in st.items()}
-        h = _split(rule, hyper, p.dtype)
+        h = _split(rule, hyper, p.dtype, zeros)
         if st is None:
             st = rule.init(p, h, static)
         npar, nst = rule.update(p, g, st, h, static)
@@ -110,15 +122,16 @@ def _group_step(rule: Rule, static, params, grads, states, hyper):
 _JITS: dict = {}
 
 
-def group_step_fn(rule: Rule, static):
-    """The cached ``jax.jit`` of one group's update for ``(rule, static)``: called as
+def group_step_fn(rule: Rule, static, zeros=frozenset()):
+    """The cached ``jax.jit`` of one group's update for ``(rule, static, zeros)``: called as
     ``fn(params, grads, states, hyper) -> (new_params, new_states)`` (lists of arrays / state dicts;
-    a state of None is initialised inside). jax caches it per shapes/dtypes/state structure."""
-    key = (rule.name, static, _scalar_dtype())
+    a state of None is initialised inside). ``zeros``: names of hyperparameters that are zero
+    (:func:`static_zeros`). jax caches it per shapes/dtypes/state structure."""
+    key = (rule.name, static, zeros, _scalar_dtype())
     fn = _JITS.get(key)
     if fn is None:
         def run(params, grads, states, hyper):
-            return _group_step(rule, static, params, grads, states, hyper)
+            return _group_step(rule, static, params, grads, states, hyper, zeros)
         run.__name__ = f"{rule.name}_group_step"
         fn = _JITS[key] = jax.jit(run, inline=True)
     return fn
@@ -165,9 +178,19 @@ def step_zero():
 
 
 def lerp(a, b, w):
-    """torch's ``a.lerp_(b, w)`` formula (two branches on ``|w| < 0.5``)."""
+    """torch's ``a.lerp_(b, w)`` formula for a scalar weight: ``a + w * (b - a)`` when ``|w| < 0.5``,
+    else ``b - (b - a) * (1 - w)``, written as one select of the base and of the (exactly equal)
+    coefficient ``w - 1``, so the compiled update evaluates one branch, not both."""
     d = b - a
-    return jnp.where(jnp.abs(w) < 0.5, a + w * d, b - d * (1 - w))
+    if type(w) in _PY:
+        return a + w * d if abs(w) < 0.5 else b + (w - 1) * d
+    small = jnp.abs(w) < 0.5
+    return jnp.where(small, a, b) + jnp.where(small, w, w - 1) * d
+
+
+def add_weight_decay(g, p, wd):
+    """torch's ``if weight_decay != 0: grad = grad.add(param, alpha=weight_decay)``."""
+    return g if is_zero(wd) else g + wd * p
 
 
 def one_minus_pow(one_minus_beta, s):
@@ -198,10 +221,9 @@ class RuleOptimizer(Optimizer):
 
     _rule: Rule
 
-    def _hyper_array(self, group, f64: bool):
-        """The group's hyperparameters as a device array, kept while the values stay the same (no
+    def _hyper_array(self, group, values, f64: bool):
+        """The group's hyperparameter ``values`` as a device array, kept while they stay the same (no
         host-to-device copy per step: on an accelerator each costs a transfer)."""
-        values = tuple(self._rule.hyper(group))
         dt = np.float64 if f64 else np.float32
         if not all(type(v) in _PY for v in values):  # tensors or traced values: nothing to cache
             return pack_hyper(values, dt)
@@ -251,8 +273,9 @@ class RuleOptimizer(Optimizer):
                 continue
             if len(ps) < len(group["params"]):
                 _unshare_skipped_steps(group["params"], ps, state)
-            fn = group_step_fn(rule, rule.static(group))
-            hyper = self._hyper_array(group, f64)
+            values = tuple(rule.hyper(group))
+            fn = group_step_fn(rule, rule.static(group), static_zeros(rule, values))
+            hyper = self._hyper_array(group, values, f64)
             new_p, new_s = fn(arrs, grads, sts, hyper)
             shared_step = None
             for p, a, ns in zip(ps, new_p, new_s):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from ._checks import check_eps, check_lr, check_nonneg, check_range
-from ._rule import Rule, RuleOptimizer, step_zero, unit_step
+from ._rule import Rule, RuleOptimizer, add_weight_decay, step_zero, unit_step
 
 __all__ = ["Adadelta"]
 
@@ -26,7 +26,7 @@ def _update(p, g, st, h, static):
     if static[0]:
         g = -g
     step, _ = unit_step(st, p.dtype)
-    g = g + h["weight_decay"] * p
+    g = add_weight_decay(g, p, h["weight_decay"])
     rho, omr, eps = h["rho"], h["one_minus_rho"], h["eps"]
     sq = st["square_avg"] * rho + omr * g * g
     std = jnp.sqrt(sq + eps)

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 
 from .._tensor import _wrap
 from ._checks import check_eps, check_lr, check_nonneg
-from ._rule import Rule, RuleOptimizer, step_zero, unit_step
+from ._rule import Rule, RuleOptimizer, add_weight_decay, step_zero, unit_step
 
 __all__ = ["Adagrad"]
 
@@ -27,7 +27,7 @@ def _update(p, g, st, h, static):
     if static[0]:
         g = -g
     step, s = unit_step(st, p.dtype)
-    g = g + h["weight_decay"] * p
+    g = add_weight_decay(g, p, h["weight_decay"])
     clr = h["lr"] / (1 + (s - 1) * h["lr_decay"])
     acc = st["sum"] + g * g
     std = jnp.sqrt(acc) + h["eps"]

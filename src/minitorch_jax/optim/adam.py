@@ -5,7 +5,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from ._checks import check_betas, check_eps, check_lr, check_nonneg
-from ._rule import Rule, RuleOptimizer, lerp, one_minus_pow, step_zero, unit_step
+from ._rule import Rule, RuleOptimizer, add_weight_decay, lerp, one_minus_pow, step_zero, unit_step
 
 __all__ = ["Adam", "AdamW"]
 
@@ -36,7 +36,7 @@ def _update(p, g, st, h, static):
     if decoupled:
         p = p * h["decay_factor"]
     else:
-        g = g + h["weight_decay"] * p
+        g = add_weight_decay(g, p, h["weight_decay"])
     m = lerp(st["exp_avg"], g, h["omb1"])
     v = st["exp_avg_sq"] * h["beta2"] + h["omb2"] * g * g
     step_size = h["lr"] / one_minus_pow(h["omb1"], s)

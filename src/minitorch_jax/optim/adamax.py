@@ -5,7 +5,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from ._checks import check_betas, check_eps, check_lr, check_nonneg
-from ._rule import Rule, RuleOptimizer, lerp, one_minus_pow, step_zero, unit_step
+from ._rule import Rule, RuleOptimizer, add_weight_decay, lerp, one_minus_pow, step_zero, unit_step
 
 __all__ = ["Adamax"]
 
@@ -27,7 +27,7 @@ def _update(p, g, st, h, static):
     if static[0]:
         g = -g
     step, s = unit_step(st, p.dtype)
-    g = g + h["weight_decay"] * p
+    g = add_weight_decay(g, p, h["weight_decay"])
     m = lerp(st["exp_avg"], g, h["omb1"])
     u = jnp.maximum(st["exp_inf"] * h["beta2"], jnp.abs(g) + h["eps"])
     clr = h["lr"] / one_minus_pow(h["omb1"], s)

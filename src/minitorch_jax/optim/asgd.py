@@ -5,7 +5,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from ._checks import check_lr, check_nonneg
-from ._rule import Rule, RuleOptimizer, step_zero, unit_step
+from ._rule import Rule, RuleOptimizer, add_weight_decay, step_zero, unit_step
 
 __all__ = ["ASGD"]
 
@@ -22,14 +22,15 @@ def _hyper(g):
 
 def _init(p, h, static):
     z = step_zero()
-    return {"step": z, "eta": h["lr"].astype(z.dtype), "mu": jnp.ones((), z.dtype), "ax": jnp.zeros_like(p)}
+    return {"step": z, "eta": jnp.asarray(h["lr"], z.dtype), "mu": jnp.ones((), z.dtype),
+            "ax": jnp.zeros_like(p)}
 
 
 def _update(p, g, st, h, static):
     if static[0]:
         g = -g
     step, s = unit_step(st, p.dtype)
-    g = g + h["weight_decay"] * p
+    g = add_weight_decay(g, p, h["weight_decay"])
     eta = st["eta"].astype(p.dtype)
     mu = st["mu"].astype(p.dtype)
     p = p * (1 - h["lambd"] * eta)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from ._checks import check_betas, check_eps, check_lr, check_nonneg
-from ._rule import Rule, RuleOptimizer, lerp, one_minus_pow, step_zero, unit_step
+from ._rule import Rule, RuleOptimizer, add_weight_decay, lerp, one_minus_pow, step_zero, unit_step
 
 __all__ = ["NAdam"]
 
@@ -35,7 +35,7 @@ def _update(p, g, st, h, static):
     if decoupled:
         p = p * h["decay_factor"]
     else:
-        g = g + h["weight_decay"] * p
+        g = add_weight_decay(g, p, h["weight_decay"])
     b1, md, lr = h["beta1"], h["momentum_decay"], h["lr"]
     mu = b1 * (1.0 - 0.5 * jnp.power(jnp.asarray(0.96, p.dtype), s * md))
     mu_next = b1 * (1.0 - 0.5 * jnp.power(jnp.asarray(0.96, p.dtype), (s + 1) * md))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from ._checks import check_eps, check_lr, check_nonneg
-from ._rule import Rule, RuleOptimizer, flag, lerp, step_zero, unit_step
+from ._rule import Rule, RuleOptimizer, add_weight_decay, flag, lerp, step_zero, unit_step
 
 __all__ = ["RMSprop"]
 
@@ -33,7 +33,7 @@ def _update(p, g, st, h, static):
     if maximize:
         g = -g
     step, _ = unit_step(st, p.dtype)
-    g = g + h["weight_decay"] * p
+    g = add_weight_decay(g, p, h["weight_decay"])
     sq = st["square_avg"] * h["alpha"] + h["one_minus_alpha"] * g * g
     new = {"step": step, "square_avg": sq}
     if centered:

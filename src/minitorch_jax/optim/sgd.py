@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ._checks import check_lr, check_nonneg
-from ._rule import Rule, RuleOptimizer, flag
+from ._rule import Rule, RuleOptimizer, add_weight_decay, flag
 
 __all__ = ["SGD"]
 
@@ -24,7 +24,7 @@ def _update(p, g, st, h, static):
     use_mom, nesterov, maximize = static
     if maximize:
         g = -g
-    g = g + h["weight_decay"] * p
+    g = add_weight_decay(g, p, h["weight_decay"])
     new = {}
     if use_mom:
         buf = st.get("momentum_buffer")
