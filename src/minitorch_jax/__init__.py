@@ -91,7 +91,26 @@ globals().update(_FUNCTIONS)
 
 __version__ = "0.1.0"
 
-from . import amp, cpu, cuda, distributed, fft, interop, jit, nn, onnx, optim, serialization, special, utils  # noqa: E402  (built on the ops above)
+from . import (  # noqa: E402  (built on the ops above)
+    amp,
+    backends,
+    compiler,
+    cpu,
+    cuda,
+    distributed,
+    distributions,
+    fft,
+    interop,
+    jit,
+    nn,
+    onnx,
+    optim,
+    profiler,
+    serialization,
+    special,
+    testing,
+    utils,
+)
 from ._device import get_default_device, set_default_device  # noqa: E402
 from ._torch_misc import *  # noqa: E402, F403
 from .amp import (  # noqa: E402

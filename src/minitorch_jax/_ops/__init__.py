@@ -41,6 +41,7 @@ from . import (  # noqa: F401
     special_extra,
     spectral,
     stats,
+    tensor_extra,
 )
 from ._registry import REGISTRY, OpDef, Sample, dispatch, make_function, make_inplace
 

@@ -1,5 +1,6 @@
-"""``mt.utils``: ``data`` (datasets, samplers, DataLoader), ``benchmark``, ``dlpack``, ``hooks``."""
+"""``mt.utils``: ``data`` (datasets, samplers, DataLoader), ``benchmark``, ``dlpack``, ``hooks``,
+``checkpoint``."""
 
 from __future__ import annotations
 
-from . import benchmark, data, dlpack, hooks
+from . import benchmark, checkpoint, data, dlpack, hooks

@@ -1,8 +1,9 @@
-"""``mt.nn.utils``: gradient clipping, parameter vectors, rnn packing."""
+"""``mt.nn.utils``: gradient clipping, parameter vectors, rnn packing, parametrizations,
+pruning, the legacy weight/spectral norm hooks."""
 
 from __future__ import annotations
 
-from . import rnn
+from . import parametrizations, parametrize, prune, rnn
 from .clip_grad import (
     clip_grad_norm,
     clip_grad_norm_,
@@ -11,3 +12,4 @@ from .clip_grad import (
     get_total_norm,
 )
 from .convert_parameters import parameters_to_vector, vector_to_parameters
+from .legacy_norms import *  # noqa: F403

@@ -1,0 +1,5 @@
+"""``mt.nn.utils.parametrizations`` (stub: being written)."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

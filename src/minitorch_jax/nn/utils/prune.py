@@ -1,0 +1,5 @@
+"""``mt.nn.utils.prune`` (stub: being written)."""
+
+from __future__ import annotations
+
+__all__: list[str] = []
