@@ -43,6 +43,8 @@ def jit(fn=None, *, enabled=None, fallback: str = "error", donate: bool = True, 
     ``.grad``, optimizer state, the RNG state) is found automatically, passed to the program and
     written back after each call.
     """
+    if fn is not None and getattr(fn, "_mt_compiler_disabled", False):
+        return fn  # marked by mt.compiler.disable: never compiled
     opts = dict(enabled=enabled, fallback=fallback, donate=donate, static_argnums=static_argnums,
                 cache_size_limit=cache_size_limit, check=check)
     if fn is None:

@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 import warnings
+import weakref
 from collections import deque
 from functools import partial
 from itertools import compress
@@ -43,6 +44,14 @@ warnings.filterwarnings("ignore", message="Some donated buffers were not usable"
 
 _TRAINING = operator.attrgetter("training")
 _TRACE_LOCK = threading.RLock()  # tracing swaps tracers into shared objects: one trace at a time
+
+
+class _Tracing(threading.local):
+    depth = 0
+
+
+TRACING = _Tracing()  # > 0 while a compiled function's Python runs under a jax trace (is_compiling)
+_INSTANCES: weakref.WeakSet = weakref.WeakSet()  # every CompiledFunction (mt.compiler.reset)
 _Tracer = jax.core.Tracer
 _REFS = sys.getrefcount
 _AUTOCAST = _autocast_state.STATE
@@ -268,6 +277,7 @@ class CompiledFunction:
         self._meta = None
         self.__wrapped__ = fn
         self.__doc__ = getattr(fn, "__doc__", None)
+        _INSTANCES.add(self)
 
     def __repr__(self) -> str:
         return f"<mt.jit compiled {self.name}: {self.num_compiles} compilation(s)>"
@@ -286,6 +296,16 @@ class CompiledFunction:
                                   cache_size_limit=self.cache_size_limit, check=self.check, name=self.name)
             bound[id(obj)] = cf
         return cf
+
+    def reset(self) -> None:
+        """Forget the compiled programs and their history: the next call compiles again."""
+        with self._lock:
+            self._cache, self._log, self._sigs = {}, [], {}
+            self._cap = self._hp_cache = self._meta = None
+            self._gave_up = self._warned_eager = self._warmed = False
+            self._n_walks = self._n_copies = 0
+            for bound in self.__dict__.get("_bound", {}).values():
+                bound.reset()
 
     # ----- public info -------------------------------------------------------------------------
     @property
@@ -480,6 +500,7 @@ class CompiledFunction:
                 for j, i in enumerate(diff_args):
                     arg_arrays[i] = diff[len(diff_idx) + j]
             swap = _Swap(cap)
+            TRACING.depth += 1
             try:
                 swap.put(data, grads, keys, hp)
                 if mode == "diff":
@@ -525,6 +546,7 @@ class CompiledFunction:
                                                           new_state)
                 return arrays, new_state
             finally:
+                TRACING.depth -= 1
                 swap.restore()
 
         return run
