@@ -112,6 +112,16 @@ from . import (  # noqa: E402  (built on the ops above)
     utils,
 )
 from ._device import get_default_device, set_default_device  # noqa: E402
+from ._ops._layouts import (  # noqa: E402
+    jagged,
+    layout,
+    sparse_bsc,
+    sparse_bsr,
+    sparse_coo,
+    sparse_csc,
+    sparse_csr,
+    strided,
+)
 from ._torch_misc import *  # noqa: E402, F403
 from .amp import (  # noqa: E402
     autocast,

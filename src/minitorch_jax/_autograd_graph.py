@@ -458,6 +458,10 @@ def run_backward(tensors, grad_tensors=None, retain_graph=None, create_graph=Fal
                 continue
             g = g if create_graph else _wrap(g._data)
             t._grad = g if t._grad is None else _add(t._grad, g, create_graph)
+            acc = t._acc  # torch runs an input's AccumulateGrad node: its hooks (post-accumulate ones) too
+            if acc is not None and acc._hooks:
+                for h in list(acc._hooks):
+                    h((), (g,))
         return
     _run(tensors, root_grads, retain_graph, create_graph)
 

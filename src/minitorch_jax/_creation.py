@@ -318,9 +318,12 @@ def polar(abs: Tensor, angle: Tensor) -> Tensor:  # noqa: A002
 def _new(name, maker):
     def method(self, *args, dtype=None, device=None, requires_grad=False, **kw):
         dt = dtype if dtype is not None else self.dtype
+        if device is None and not isinstance(self._data, jax.core.Tracer):
+            device = self.device  # as torch: on this tensor's device, not the default one
         return maker(*args, dtype=dt, device=device, requires_grad=requires_grad, **kw)
     method.__name__ = name
-    method.__doc__ = f"``mt.{name[4:]}`` with this tensor's dtype (unless ``dtype=`` is given)."
+    method.__doc__ = (f"``mt.{name[4:]}`` with this tensor's dtype and device (unless ``dtype=`` / "
+                      "``device=`` are given).")
     return method
 
 

@@ -39,6 +39,11 @@ _device.set_default_device(None)
 with mt.device("cpu:2"):
     assert str(mt.randn(2).device) == "cpu:2"
 assert mt.ones(1).device == mt.device("cpu")
+# new_* follow the tensor's device (not the default one), as torch
+e = mt.ones(2, device="cpu:2")
+for made in (e.new_zeros(3), e.new_ones(1), e.new_full((2,), 1.0), e.new_empty(2), e.new_tensor([1.0])):
+    assert str(made.device) == "cpu:2", made.device
+assert str(e.new_zeros(1, device="cpu:1").device) == "cpu:1"
 # gradients flow across a device move
 x = mt.ones(3, requires_grad=True)
 (x.to("cpu:1") * 2).sum().backward()

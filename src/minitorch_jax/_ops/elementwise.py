@@ -201,7 +201,7 @@ def atan2(input, other):
     return jnp.arctan2(input, other)
 
 
-@register("hypot", nin=2, promote="common", saves=(0, 1), samples=_bin_samples(ints=False))
+@register("hypot", nin=2, promote="common", saves=(0, 1), inplace=True, samples=_bin_samples(ints=False))
 def hypot(input, other):
     """``sqrt(input**2 + other**2)`` elementwise (torch.hypot)."""
     broadcast_check("hypot", input, other)
@@ -223,7 +223,7 @@ def xlogy(input, other):
     return jsp.xlogy(input, other)
 
 
-@register("copysign", nin=2, promote="float", saves=(0, 1), samples=_bin_samples(ints=False))
+@register("copysign", nin=2, promote="float", saves=(0, 1), inplace=True, samples=_bin_samples(ints=False))
 def copysign(input, other):
     """The magnitude of ``input`` with the sign of ``other`` (torch.copysign)."""
     broadcast_check("copysign", input, other)
@@ -287,7 +287,7 @@ def _logical(name, jfn):
         broadcast_check(name, input, other)
         return jfn(input != 0, other != 0)
     fn.__doc__ = f"Elementwise ``{name}`` of the truth values; returns a bool tensor."
-    register(name, nin=2, differentiable=False, samples=_logic_samples)(fn)
+    register(name, nin=2, differentiable=False, inplace=True, samples=_logic_samples)(fn)
 
 
 _logical("logical_and", jnp.logical_and)
@@ -295,7 +295,7 @@ _logical("logical_or", jnp.logical_or)
 _logical("logical_xor", jnp.logical_xor)
 
 
-@register("logical_not", differentiable=False,
+@register("logical_not", differentiable=False, inplace=True,
           samples=lambda: [Sample(B(3, 4)), Sample(A(3)), Sample(I(4))])
 def logical_not(input):
     """Elementwise logical NOT (zero is False); returns a bool tensor."""

@@ -212,7 +212,7 @@ register("rsub", nin=2, promote="common", method=False, impl=rsub, samples=lambd
     Sample(A(3, dtype="float64"), A(3), alpha=0.5)])(_rsub_kernel)
 
 
-@register("heaviside", nin=2, differentiable=False, samples=lambda: [
+@register("heaviside", nin=2, differentiable=False, inplace=True, samples=lambda: [
     Sample(A(3, 4).round(), A(4), grad=False), Sample(A(3, 4).round(), A(), grad=False),
     Sample(I(5), I(5), grad=False), Sample(A(3), A(3, dtype="float64"), grad=False),
     Sample(A(3, dtype="float64").round(), A(3, 1, dtype="float64"), grad=False)])

@@ -1,0 +1,54 @@
+"""``mt.layout`` and its objects (``mt.strided``, ``mt.sparse_coo`` ...), as ``torch.layout``.
+
+Every minitorch_jax tensor is dense, so ``Tensor.layout`` is always ``mt.strided``; the sparse
+layouts exist so that code comparing against them (``x.layout == torch.sparse_coo``) or passing
+``layout=mt.strided`` to a creation function runs. There is no sparse tensor type here.
+"""
+
+from __future__ import annotations
+
+__all__ = ["layout", "strided", "sparse_coo", "sparse_csr", "sparse_csc", "sparse_bsr", "sparse_bsc",
+           "jagged"]
+
+_PKG = "minitorch_jax"
+
+
+class layout:
+    """The memory layout of a tensor, like ``torch.layout`` (``mt.strided``, ``mt.sparse_coo`` ...).
+
+    The instances are the only ones (``layout()`` raises TypeError); they compare by identity,
+    print as ``minitorch_jax.strided``, and pickle and copy as themselves.
+    """
+
+    __slots__ = ("_name",)
+
+    def __new__(cls, *args, **kwargs):
+        raise TypeError(f"cannot create '{_PKG}.layout' instances")
+
+    @classmethod
+    def _make(cls, name: str) -> layout:
+        obj = object.__new__(cls)
+        object.__setattr__(obj, "_name", name)
+        return obj
+
+    def __repr__(self) -> str:
+        return f"{_PKG}.{self._name}"
+
+    def __reduce__(self):
+        return self._name  # pickled by reference: mt.<name>
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+layout.__module__ = _PKG
+strided = layout._make("strided")
+sparse_coo = layout._make("sparse_coo")
+sparse_csr = layout._make("sparse_csr")
+sparse_csc = layout._make("sparse_csc")
+sparse_bsr = layout._make("sparse_bsr")
+sparse_bsc = layout._make("sparse_bsc")
+jagged = layout._make("jagged")
