@@ -17,6 +17,7 @@ from .adam import Adam, AdamW
 from .adamax import Adamax
 from .asgd import ASGD
 from .lbfgs import LBFGS
+from .muon import *  # noqa: F403
 from .nadam import NAdam
 from .optax_wrapper import Optax
 from .optimizer import Optimizer

@@ -1,6 +1,6 @@
 """``mt.utils``: ``data`` (datasets, samplers, DataLoader), ``benchmark``, ``dlpack``, ``hooks``,
-``checkpoint``."""
+``checkpoint``, ``tensorboard``."""
 
 from __future__ import annotations
 
-from . import benchmark, checkpoint, data, dlpack, hooks
+from . import benchmark, checkpoint, data, dlpack, hooks, tensorboard

@@ -1,0 +1,5 @@
+"""``mt.optim.Muon`` (stub: being written)."""
+
+from __future__ import annotations
+
+__all__: list[str] = []
