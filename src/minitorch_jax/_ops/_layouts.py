@@ -7,41 +7,18 @@ layouts exist so that code comparing against them (``x.layout == torch.sparse_co
 
 from __future__ import annotations
 
+from .._torch_misc.named_constant import _PKG, NamedConstant
+
 __all__ = ["layout", "strided", "sparse_coo", "sparse_csr", "sparse_csc", "sparse_bsr", "sparse_bsc",
            "jagged"]
 
-_PKG = "minitorch_jax"
 
-
-class layout:
+class layout(NamedConstant):
     """The memory layout of a tensor, like ``torch.layout`` (``mt.strided``, ``mt.sparse_coo`` ...).
 
     The instances are the only ones (``layout()`` raises TypeError); they compare by identity,
     print as ``minitorch_jax.strided``, and pickle and copy as themselves.
     """
-
-    __slots__ = ("_name",)
-
-    def __new__(cls, *args, **kwargs):
-        raise TypeError(f"cannot create '{_PKG}.layout' instances")
-
-    @classmethod
-    def _make(cls, name: str) -> layout:
-        obj = object.__new__(cls)
-        object.__setattr__(obj, "_name", name)
-        return obj
-
-    def __repr__(self) -> str:
-        return f"{_PKG}.{self._name}"
-
-    def __reduce__(self):
-        return self._name  # pickled by reference: mt.<name>
-
-    def __copy__(self):
-        return self
-
-    def __deepcopy__(self, memo):
-        return self
 
 
 layout.__module__ = _PKG

@@ -5,41 +5,19 @@ from __future__ import annotations
 
 import builtins
 
+from .named_constant import _PKG, NamedConstant
+
 __all__ = ["memory_format", "contiguous_format", "channels_last", "channels_last_3d", "preserve_format"]
 
-_PKG = "minitorch_jax"
 
 # ----- memory formats ------------------------------------------------------------------------
-class memory_format:
+class memory_format(NamedConstant):
     """A memory layout request, like ``torch.memory_format`` (``mt.channels_last`` ...).
 
     JAX arrays have no user-visible strides (XLA picks layouts), so every format is accepted where
     torch takes one and values are never changed; the rank checks torch makes are kept. The four
     instances are the only ones: calling ``memory_format()`` raises TypeError.
     """
-
-    __slots__ = ("_name",)
-
-    def __new__(cls, *args, **kwargs):
-        raise TypeError(f"cannot create '{_PKG}.memory_format' instances")
-
-    @classmethod
-    def _make(cls, name: str) -> memory_format:
-        obj = object.__new__(cls)
-        object.__setattr__(obj, "_name", name)
-        return obj
-
-    def __repr__(self) -> str:
-        return f"{_PKG}.{self._name}"
-
-    def __reduce__(self):
-        return self._name  # pickled by reference: mt.<name>
-
-    def __copy__(self):
-        return self
-
-    def __deepcopy__(self, memo):
-        return self
 
 
 memory_format.__module__ = _PKG
