@@ -248,12 +248,8 @@ def _run(function, args, kwargs, preserve, reentrant, context_fn):
 def _plain(function, args, kwargs, no_grad):
     if not no_grad:
         return function(*args, **kwargs)
-    state = _grad_mode.STATE
-    state.grad = False
-    try:
+    with _grad_mode.no_grad():
         return function(*args, **kwargs)
-    finally:
-        state.grad = True
 
 
 def _connect(pure, diff, xs, outs, keep):
