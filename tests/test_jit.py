@@ -639,3 +639,84 @@ def test_float64_training_equals_eager_to_float64_precision(opt_name):
     np.testing.assert_allclose(runs[1][0], runs[0][0], rtol=1e-12)
     for a, b in zip(runs[1][1], runs[0][1]):
         np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-13)
+
+
+# ----- gradients a step overwrites are not inputs of its program ---------------------------------
+def _entry(f):
+    (entry,) = [e for e in f._cache.values() if not e.eager]
+    return entry
+
+
+def _accumulating_step(model, opt):
+    def step(x, y):  # no zero_grad inside: gradients accumulate over calls (zeroed outside every 2nd)
+        F.cross_entropy(model(x), y).backward()
+        return sum(float(0) + p.grad.abs().sum() for p in model.parameters())
+    return step
+
+
+@pytest.mark.parametrize("kind", ["zero_grad_first", "accumulate", "swallowed_read", "untouched"])
+def test_old_gradients_enter_the_program_only_when_the_step_reads_them(kind):
+    x, y = _data()
+    runs = []
+    for compiled in (False, True):
+        model = _model()
+        opt = mt.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        if kind == "zero_grad_first":
+            step = _make_step(model, opt)
+        elif kind == "accumulate":
+            step = _accumulating_step(model, opt)
+        elif kind == "swallowed_read":
+            def step(x, y, model=model, opt=opt):
+                try:  # a read that something catches still counts
+                    next(model.parameters()).grad * 2
+                except BaseException:
+                    pass
+                return _make_step(model, opt)(x, y)
+        else:
+            def step(x, y, model=model):  # leaves every .grad as it was
+                with mt.no_grad():
+                    return model(x).sum()
+            F.cross_entropy(model(x), y).backward()
+        f = mt.jit(step) if compiled else step
+        outs = []
+        for i in range(4):
+            if kind == "accumulate" and i % 2 == 0:
+                opt.zero_grad()
+            outs.append(float(f(x, y)))
+        runs.append((outs, [p.detach().numpy().copy() for p in model.parameters()],
+                     [p.grad.numpy().copy() for p in model.parameters()]))
+        if compiled:
+            assert _entry(f).grads_in is (kind != "zero_grad_first"), kind
+    (eo, ep, eg), (jo, jp, jg) = runs
+    np.testing.assert_allclose(jo, eo, rtol=1e-5)
+    for a, b in zip(jp + jg, ep + eg):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_large_gradients_stay_program_inputs_for_donation(monkeypatch):
+    from minitorch_jax.jit import _compiled
+    monkeypatch.setattr(_compiled, "_SMALL_GRADS", 0)  # every model counts as large
+    model = _model()
+    opt = mt.optim.Adam(model.parameters())
+    f = mt.jit(_make_step(model, opt))
+    x, y = _data()
+    for _ in range(3):
+        f(x, y)
+    assert _entry(f).grads_in is True and f.num_compiles == 1
+
+
+def test_modules_in_default_arguments_are_captured():
+    x, y = _data()
+    params = []
+    for compiled in (False, True):
+        model = _model()
+        opt = mt.optim.Adam(model.parameters(), lr=0.01)
+
+        def step(x, y, model=model, *, opt=opt):
+            return _make_step(model, opt)(x, y)
+        f = mt.jit(step) if compiled else step
+        for _ in range(3):
+            f(x, y)
+        params.append([p.detach().numpy().copy() for p in model.parameters()])
+    for a, b in zip(*params):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

@@ -69,6 +69,12 @@ def roots_of(fn, args=(), kwargs=None):
                         roots.append((name, cell.cell_contents))
                     except ValueError:  # an empty cell
                         pass
+            code = f.__code__
+            if f.__defaults__:  # (``def step(x, model=model)``: the default objects are state too)
+                names = code.co_varnames[:code.co_argcount][-len(f.__defaults__):]
+                roots.extend(zip(names, f.__defaults__))
+            if f.__kwdefaults__:
+                roots.extend(f.__kwdefaults__.items())
             g = f.__globals__
             for name in _code_names(f.__code__, set()):
                 if name in g:
