@@ -307,3 +307,20 @@ def test_anomaly_mode_detects_nan():
     y = x.sqrt() * 0
     y.sum().backward()  # off: no check
     assert np.isnan(x.grad.item())
+
+
+def test_linear_saves_input_and_weight_like_torch():
+    # torch's linear (addmm) saves its input and weight: they are freed after backward (a second
+    # backward raises) and changing the weight in place before backward is caught
+    for lib in (torch, mt):
+        x = lib.ones(3, 4, requires_grad=True)
+        w = lib.ones(5, 4, requires_grad=True)
+        y = lib.nn.functional.linear(x, w)
+        y.sum().backward()
+        with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+            y.sum().backward()
+        y = lib.nn.functional.linear(x, w)
+        with lib.no_grad():
+            w.add_(1)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y.sum().backward()

@@ -18,7 +18,7 @@ def _linear_samples():
             Sample(A(0, 3), A(5, 3), A(5))]
 
 
-@register("linear", nin=3, precision=True, functional=True, method=False, function=False,
+@register("linear", nin=3, precision=True, functional=True, method=False, function=False, saves=(0, 1),
           torch_name="nn.functional.linear", grad_name="AddmmBackward0", samples=_linear_samples)
 def linear(input, weight, bias=None, *, precision=None):
     """``y = x @ weight.T + bias``.
