@@ -38,37 +38,51 @@ def tril(n):
 
 
 # name, params (kwargs of numpy arrays/numbers), value (numpy), extras to compare
-CASES = [
-    ("Normal", dict(loc=real(3), scale=pos(3)), real(2, 3), ("cdf", "icdf")),
-    ("Categorical", dict(probs=pos(2, 4)), np.array([[0, 3], [1, 2]]), ()),
-    ("Categorical", dict(logits=real(2, 4)), np.array([0, 3]), ()),
+CASES = [  # one shared shape (3,) for parameters and values: each op/shape compiles once per process
+    ("Normal", dict(loc=real(3), scale=pos(3)), real(3), ("cdf", "icdf")),
+    ("Categorical", dict(probs=pos(3)), np.array([0, 2, 1]), ()),
+    ("Categorical", dict(logits=real(3)), np.array([2, 0, 1]), ()),
     ("Bernoulli", dict(probs=unit(3)), np.array([0.0, 1.0, 1.0], np.float32), ()),
     ("Bernoulli", dict(logits=real(3)), np.array([1.0, 0.0, 1.0], np.float32), ()),
     ("Uniform", dict(low=real(3) - 2, high=real(3) + 2), R.uniform(-0.1, 0.1, 3).astype(np.float32),
      ("cdf", "icdf")),
-    ("MultivariateNormal", dict(loc=real(2, 3), covariance_matrix=spd(3)), real(2, 3), ()),
-    ("MultivariateNormal", dict(loc=real(3), scale_tril=tril(3)), real(4, 3), ()),
+    ("MultivariateNormal", dict(loc=real(3), covariance_matrix=spd(3)), real(3), ()),
+    ("MultivariateNormal", dict(loc=real(3), scale_tril=tril(3)), real(3), ()),
     ("MultivariateNormal", dict(loc=real(3), precision_matrix=spd(3)), real(3), ()),
-    ("OneHotCategorical", dict(probs=pos(2, 3)), np.eye(3, dtype=np.float32)[[0, 2]], ()),
+    ("OneHotCategorical", dict(probs=pos(3)), np.eye(3, dtype=np.float32)[2], ()),
     ("Beta", dict(concentration1=pos(3), concentration0=pos(3)), unit(3), ()),
     ("Gamma", dict(concentration=pos(3), rate=pos(3)), pos(3), ("cdf",)),
     ("Chi2", dict(df=pos(3, lo=1, hi=4)), pos(3), ()),
-    ("Dirichlet", dict(concentration=pos(2, 3)),
-     np.array([[0.2, 0.3, 0.5], [0.6, 0.1, 0.3]], np.float32), ()),
+    ("Dirichlet", dict(concentration=pos(3)), np.array([0.2, 0.3, 0.5], np.float32), ()),
     ("Exponential", dict(rate=pos(3)), pos(3), ("cdf", "icdf")),
     ("Laplace", dict(loc=real(3), scale=pos(3)), real(3), ("cdf", "icdf")),
     ("LogNormal", dict(loc=real(3), scale=pos(3)), pos(3), ("cdf", "icdf")),
     ("Poisson", dict(rate=pos(3, hi=4)), np.array([0.0, 2.0, 5.0], np.float32), ()),
     ("Binomial", dict(total_count=5, probs=unit(3)), np.array([0.0, 2.0, 5.0], np.float32), ()),
-    ("Binomial", dict(total_count=4, logits=real(3)), np.array([1.0, 2.0, 4.0], np.float32), ()),
+    ("Binomial", dict(total_count=5, logits=real(3)), np.array([1.0, 2.0, 4.0], np.float32), ()),
     ("Geometric", dict(probs=unit(3)), np.array([0.0, 1.0, 4.0], np.float32), ()),
     ("StudentT", dict(df=pos(3, lo=2.5, hi=5), loc=real(3), scale=pos(3)), real(3), ()),
     ("Cauchy", dict(loc=real(3), scale=pos(3)), real(3), ("cdf", "icdf")),
     ("Gumbel", dict(loc=real(3), scale=pos(3)), real(3), ("cdf", "icdf")),
+    ("HalfNormal", dict(scale=pos(3)), pos(3), ("cdf", "icdf")),
+    ("HalfCauchy", dict(scale=pos(3)), pos(3), ("cdf", "icdf")),
+    ("Weibull", dict(scale=pos(3), concentration=pos(3, lo=1.2, hi=3)), pos(3), ("cdf", "icdf")),
+    ("Pareto", dict(scale=pos(3, lo=0.2, hi=0.4), alpha=pos(3, lo=2.5, hi=4)), pos(3), ("cdf", "icdf")),
+    ("Kumaraswamy", dict(concentration1=pos(3, lo=1.2, hi=3), concentration0=pos(3, lo=1.2, hi=3)), unit(3),
+     ("cdf", "icdf")),
+    ("NegativeBinomial", dict(total_count=pos(3, lo=1, hi=4), probs=unit(3)),
+     np.array([0.0, 2.0, 5.0], np.float32), ()),
+    ("NegativeBinomial", dict(total_count=3.0, logits=real(3)), np.array([1.0, 0.0, 3.0], np.float32), ()),
+    ("Multinomial", dict(total_count=5, probs=pos(3)), np.array([1.0, 0.0, 4.0], np.float32), ()),
+    ("Multinomial", dict(total_count=5, logits=real(3)), np.array([0.0, 3.0, 2.0], np.float32), ()),
+    ("VonMises", dict(loc=real(3), concentration=pos(3, lo=0.5, hi=4)), real(3), ()),
+    ("LowRankMultivariateNormal", dict(loc=real(3), cov_factor=real(3, 1), cov_diag=pos(3)), real(3), ()),
 ]
 STATS = ("mean", "mode", "variance", "stddev")
-NO_ENTROPY = {"Poisson"}
-GRAD_PARAMS = {"total_count"}  # not differentiated
+NO_ENTROPY = {"Poisson", "NegativeBinomial", "VonMises"}
+GRAD_PARAMS = {"total_count"}
+# torch 2.13's Kumaraswamy.mode is nan for every parameter (a torch bug); checked in test_kumaraswamy_mode
+SKIP_STATS = {("Kumaraswamy", "mode")}  # not differentiated
 
 
 def _build(lib, name, params, grad):
@@ -106,6 +120,8 @@ def test_parity_values_and_grads(case):
     if name not in NO_ENTROPY:
         results.append(("entropy", dt.entropy(), dm.entropy()))
     for s in STATS:
+        if (name, s) in SKIP_STATS:
+            continue
         try:
             ref = getattr(dt, s)
         except NotImplementedError:
@@ -139,17 +155,17 @@ def test_parity_values_and_grads(case):
 
 KL_PAIRS = [
     ("Normal", dict(loc=real(3), scale=pos(3)), dict(loc=real(3), scale=pos(3))),
-    ("Categorical", dict(probs=pos(2, 4)), dict(logits=real(2, 4))),
-    ("OneHotCategorical", dict(probs=pos(2, 4)), dict(probs=pos(2, 4))),
+    ("Categorical", dict(probs=pos(3)), dict(logits=real(3))),
+    ("OneHotCategorical", dict(probs=pos(3)), dict(probs=pos(3))),
     ("Bernoulli", dict(probs=unit(3)), dict(logits=real(3))),
-    ("Uniform", dict(low=np.zeros(2, np.float32), high=np.ones(2, np.float32)),
-     dict(low=np.array([-1.0, 0.5], np.float32), high=np.array([2.0, 2.0], np.float32))),
-    ("MultivariateNormal", dict(loc=real(2, 3), scale_tril=tril(3)),
+    ("Uniform", dict(low=np.zeros(3, np.float32), high=np.ones(3, np.float32)),
+     dict(low=np.array([-1.0, 0.5, -1.0], np.float32), high=np.array([2.0, 2.0, 0.5], np.float32))),
+    ("MultivariateNormal", dict(loc=real(3), scale_tril=tril(3)),
      dict(loc=real(3), covariance_matrix=spd(3))),
     ("Beta", dict(concentration1=pos(3), concentration0=pos(3)),
      dict(concentration1=pos(3), concentration0=pos(3))),
     ("Gamma", dict(concentration=pos(3), rate=pos(3)), dict(concentration=pos(3), rate=pos(3))),
-    ("Dirichlet", dict(concentration=pos(2, 3)), dict(concentration=pos(2, 3))),
+    ("Dirichlet", dict(concentration=pos(3)), dict(concentration=pos(3))),
     ("Exponential", dict(rate=pos(3)), dict(rate=pos(3))),
     ("Laplace", dict(loc=real(3), scale=pos(3)), dict(loc=real(3), scale=pos(3))),
     ("LogNormal", dict(loc=real(3), scale=pos(3)), dict(loc=real(3), scale=pos(3))),
@@ -157,16 +173,34 @@ KL_PAIRS = [
     ("Geometric", dict(probs=unit(3)), dict(probs=unit(3))),
     ("Gumbel", dict(loc=real(3), scale=pos(3)), dict(loc=real(3), scale=pos(3))),
     ("Binomial", dict(total_count=6, probs=unit(3)), dict(total_count=6, probs=unit(3))),
+    ("HalfNormal", dict(scale=pos(3)), dict(scale=pos(3))),
+    ("Pareto", dict(scale=np.array([1.0, 0.5, 0.5], np.float32), alpha=pos(3)),
+     dict(scale=np.array([0.5, 0.5, 0.25], np.float32), alpha=pos(3))),
+    ("LowRankMultivariateNormal", dict(loc=real(3), cov_factor=real(3, 1), cov_diag=pos(3)),
+     dict(loc=real(3), cov_factor=real(3, 1), cov_diag=pos(3))),
+    ("LowRankMultivariateNormal|MultivariateNormal",
+     dict(loc=real(3), cov_factor=real(3, 1), cov_diag=pos(3)), dict(loc=real(3), scale_tril=tril(3))),
+    ("MultivariateNormal|LowRankMultivariateNormal", dict(loc=real(3), scale_tril=tril(3)),
+     dict(loc=real(3), cov_factor=real(3, 1), cov_diag=pos(3))),
+    ("Pareto|Exponential", dict(scale=pos(3), alpha=pos(3, lo=1.5, hi=3)), dict(rate=pos(3))),
+    ("Pareto|Gamma", dict(scale=pos(3), alpha=pos(3, lo=0.5, hi=3)), dict(concentration=pos(3), rate=pos(3))),
+    ("Pareto|Normal", dict(scale=pos(3), alpha=pos(3, lo=2.5, hi=4)), dict(loc=real(3), scale=pos(3))),
+    ("Uniform|Pareto", dict(low=pos(3, lo=1.0, hi=1.5), high=pos(3, lo=2, hi=3)),
+     dict(scale=pos(3, lo=0.5, hi=1.0), alpha=pos(3))),
+    ("Normal|Pareto", dict(loc=real(3), scale=pos(3)), dict(scale=pos(3), alpha=pos(3))),
+    ("Pareto|Beta", dict(scale=pos(3), alpha=pos(3)), dict(concentration1=pos(3), concentration0=pos(3))),
 ]
 
 
 @pytest.mark.parametrize("pair", KL_PAIRS, ids=[p[0] for p in KL_PAIRS])
 def test_kl_parity(pair):
     name, a, b = pair
-    pt, pta = _build(TD, name, a, True)
-    qt, qta = _build(TD, name, b, True)
-    pm, pma = _build(D, name, a, True)
-    qm, qma = _build(D, name, b, True)
+    pn, _, qn = name.partition("|")
+    qn = qn or pn
+    pt, pta = _build(TD, pn, a, True)
+    qt, qta = _build(TD, qn, b, True)
+    pm, pma = _build(D, pn, a, True)
+    qm, qma = _build(D, qn, b, True)
     kt, km = TD.kl_divergence(pt, qt), D.kl_divergence(pm, qm)
     _close(kt, km, f"KL {name}")
     if not kt.isfinite().all():
@@ -179,18 +213,31 @@ def test_kl_parity(pair):
         _close(g, x.grad, f"KL {name} grad", rtol=1e-3, atol=1e-4)
 
 
+def _m(v):
+    return mt.tensor(np.array(v, np.float32))
+
+
+def test_kumaraswamy_mode():
+    a, b = np.array([1.5, 3.0, 0.5], np.float32), np.array([1.5, 2.0, 2.0], np.float32)
+    got = D.Kumaraswamy(mt.tensor(a), mt.tensor(b)).mode.numpy()
+    np.testing.assert_allclose(got[:2], (((a[:2] - 1) / (a[:2] * b[:2] - 1)) ** (1 / a[:2])), rtol=1e-5)
+    assert np.isnan(got[2])  # no interior mode for a < 1
+
+
 def test_kl_mixed_and_independent():
     p = D.Exponential(mt.tensor([0.5, 2.0]))
     q = D.Gamma(mt.tensor([1.5, 3.0]), mt.tensor([1.0, 0.7]))
     ref = TD.kl_divergence(TD.Exponential(torch.tensor([0.5, 2.0])),
                            TD.Gamma(torch.tensor([1.5, 3.0]), torch.tensor([1.0, 0.7])))
     _close(ref, D.kl_divergence(p, q), "KL Exponential-Gamma")
-    locs, scales = real(2, 3), pos(2, 3)
+    locs, scales = real(3), pos(3)
     ip = D.Independent(D.Normal(mt.tensor(locs), mt.tensor(scales)), 1)
-    iq = D.Independent(D.Normal(mt.zeros(2, 3), mt.ones(2, 3)), 1)
+    iq = D.Independent(D.Normal(mt.zeros(3), mt.ones(3)), 1)
     ref = TD.kl_divergence(TD.Independent(TD.Normal(torch.tensor(locs), torch.tensor(scales)), 1),
-                           TD.Independent(TD.Normal(torch.zeros(2, 3), torch.ones(2, 3)), 1))
+                           TD.Independent(TD.Normal(torch.zeros(3), torch.ones(3)), 1))
     _close(ref, D.kl_divergence(ip, iq), "KL Independent")
+    pp = D.kl_divergence(D.Pareto(_m([1.0, 0.5]), 2.0), D.Pareto(_m([0.5, 1.0]), 2.0))
+    assert np.isfinite(pp[0].item()) and pp[1].item() == np.inf  # q's support misses part of p's
     with pytest.raises(NotImplementedError, match="No KL"):
         D.kl_divergence(D.Normal(0.0, 1.0), D.Poisson(1.0))
 

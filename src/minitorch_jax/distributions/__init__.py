@@ -6,9 +6,9 @@ sampling draws from mt's global generator (``mt.manual_seed`` makes it reproduci
 ``mt.jit`` each call draws new values). Sample values differ from torch's (another bit generator);
 densities, entropies, moments and KL divergences match torch.
 
-Not implemented here: ContinuousBernoulli, FisherSnedecor, GeneralizedPareto, HalfCauchy, HalfNormal,
-InverseGamma, Kumaraswamy, LKJCholesky, LogisticNormal, LowRankMultivariateNormal, Multinomial,
-NegativeBinomial, Pareto, VonMises, Weibull, Wishart, and transforms with event_dim > 0.
+Not implemented here: ContinuousBernoulli, FisherSnedecor, GeneralizedPareto, InverseGamma, LKJCholesky,
+LogisticNormal, MixtureSameFamily, RelaxedBernoulli, RelaxedOneHotCategorical, Wishart, and transforms
+with event_dim > 0.
 """
 
 from __future__ import annotations
@@ -25,16 +25,24 @@ from .exponential import Exponential
 from .gamma import Chi2, Gamma
 from .geometric import Geometric
 from .gumbel import Gumbel
+from .half_cauchy import HalfCauchy
+from .half_normal import HalfNormal
 from .independent import Independent
 from .kl import kl_divergence, register_kl
+from .kumaraswamy import Kumaraswamy
 from .laplace import Laplace
+from .lowrank_multivariate_normal import LowRankMultivariateNormal
+from .multinomial import Multinomial
 from .multivariate_normal import MultivariateNormal
+from .negative_binomial import NegativeBinomial
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
+from .pareto import Pareto
 from .poisson import Poisson
 from .studentT import StudentT
 from .transformed_distribution import LogNormal, TransformedDistribution
 from .transforms import (
+                         AbsTransform,
                          AffineTransform,
                          ComposeTransform,
                          ExpTransform,
@@ -45,11 +53,15 @@ from .transforms import (
                          identity_transform,
 )
 from .uniform import Uniform
+from .von_mises import VonMises
+from .weibull import Weibull
 
 __all__ = [
-    "AffineTransform", "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Chi2", "ComposeTransform",
-    "Dirichlet", "Distribution", "ExpTransform", "Exponential", "Gamma", "Geometric", "Gumbel", "Independent",
-    "Laplace", "LogNormal", "MultivariateNormal", "Normal", "OneHotCategorical", "Poisson", "PowerTransform",
-    "SigmoidTransform", "StudentT", "TanhTransform", "Transform", "TransformedDistribution", "Uniform",
-    "constraints", "identity_transform", "kl_divergence", "register_kl", "transforms",
+    "AbsTransform", "AffineTransform", "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Chi2",
+    "ComposeTransform", "Dirichlet", "Distribution", "ExpTransform", "Exponential", "Gamma", "Geometric",
+    "Gumbel", "HalfCauchy", "HalfNormal", "Independent", "Kumaraswamy", "Laplace", "LogNormal",
+    "LowRankMultivariateNormal", "Multinomial", "MultivariateNormal", "NegativeBinomial", "Normal",
+    "OneHotCategorical", "Pareto", "Poisson", "PowerTransform", "SigmoidTransform", "StudentT",
+    "TanhTransform", "Transform", "TransformedDistribution", "Uniform", "VonMises", "Weibull", "constraints",
+    "identity_transform", "kl_divergence", "register_kl", "transforms",
 ]

@@ -1,9 +1,15 @@
-"""Differentiable standard-gamma samples: ``jax.random.gamma``'s implicit reparameterization
-gradient (d sample / d concentration) connected to mt autograd through ``apply_jax``. Used by the
-``rsample`` of Gamma, Chi2, Beta, Dirichlet and StudentT.
+"""Differentiable standard-gamma samples with implicit reparameterization gradients.
 
-The sampler (a while loop, slow to compile) runs on a flat buffer padded to a power-of-two size
-(at least 256), so one compiled program serves many sample shapes.
+The sample is drawn by ``jax.random.gamma`` (one compiled sampler, shared by ``sample`` and
+``rsample``); its derivative in the concentration, ``d x / d alpha = -(dF/dalpha) / (dF/dx)`` (F the
+gamma CDF), comes from ``jax.lax.random_gamma_grad`` and is attached with mt ops as
+``x + (alpha - alpha.detach()) * dx_dalpha``: the value is ``x`` and the gradient flows to ``alpha``
+through mt autograd, eagerly and inside ``mt.jit``, without differentiating the sampler's while loop
+(whose JVP is slow to compile). Used by the ``rsample`` of Gamma, Chi2, Beta, Dirichlet, StudentT
+and FisherSnedecor.
+
+The sampler runs on a flat buffer padded to a power-of-two size (at least 256), so one compiled
+program serves many sample shapes.
 """
 
 from __future__ import annotations
@@ -13,7 +19,8 @@ import jax.numpy as jnp
 
 import minitorch_jax as mt
 
-from .._jax_op import apply_jax
+from .._grad_mode import STATE
+from .._tensor import _wrap
 from .utils import next_key
 
 __all__ = ["standard_gamma"]
@@ -22,6 +29,11 @@ __all__ = ["standard_gamma"]
 @jax.jit
 def _gamma(key, a):
     return jax.random.gamma(key, a, a.shape, a.dtype)
+
+
+@jax.jit
+def _dgamma(a, x):
+    return jax.lax.random_gamma_grad(jnp.broadcast_to(a, x.shape), x)
 
 
 def _bucket(n: int) -> int:
@@ -37,12 +49,14 @@ def standard_gamma(concentration, shape) -> mt.Tensor:
     for s in shape:
         n *= s
     size = _bucket(n)
-    tiny = float(jnp.finfo(concentration.dtype.np).tiny)
-
-    def draw(a):
-        flat = jnp.broadcast_to(a, shape).reshape(-1)
-        flat = jnp.concatenate([flat, jnp.ones((size - n,), flat.dtype)])
-        return (jnp.maximum(_gamma(key, flat)[:n].reshape(shape), tiny),)
-
-    (out,) = apply_jax(draw, [concentration], name="standard_gamma")
-    return out
+    a = concentration._data
+    tiny = float(jnp.finfo(a.dtype).tiny)
+    flat = jnp.broadcast_to(a, shape).reshape(-1)
+    flat = jnp.concatenate([flat, jnp.ones((size - n,), flat.dtype)])
+    x = jnp.maximum(_gamma(key, flat)[:n].reshape(shape), tiny)
+    out = _wrap(x)
+    if not (STATE.grad and concentration.requires_grad):
+        return out
+    slope = _wrap(_dgamma(a, x))
+    c = concentration.expand(shape)
+    return out + (c - c.detach()) * slope

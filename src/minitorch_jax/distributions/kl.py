@@ -2,11 +2,16 @@
 
 Closed forms are registered for: Normal, Categorical, OneHotCategorical, Bernoulli, Uniform,
 Independent, MultivariateNormal, Beta, Gamma, Dirichlet, Exponential, Laplace, LogNormal, Poisson,
-Geometric, Gumbel, Binomial (same pairs), plus Exponential-Gamma. Dispatch picks the most specific
+Geometric, Gumbel, Binomial, HalfNormal, Pareto, LowRankMultivariateNormal (same pairs), plus
+Exponential-Gamma, LowRankMultivariateNormal-MultivariateNormal (both ways), Pareto against
+Exponential, Gamma, Normal, Uniform and Beta, and Uniform against Pareto (others against Pareto are
+infinite). Dispatch picks the most specific
 registered pair by the types' MROs, like torch.
 """
 
 from __future__ import annotations
+
+import math
 
 import minitorch_jax as mt
 
@@ -20,11 +25,14 @@ from .exponential import Exponential
 from .gamma import Gamma
 from .geometric import Geometric
 from .gumbel import Gumbel
+from .half_normal import HalfNormal
 from .independent import Independent
 from .laplace import Laplace
+from .lowrank_multivariate_normal import LowRankMultivariateNormal
 from .multivariate_normal import MultivariateNormal
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
+from .pareto import Pareto
 from .poisson import Poisson
 from .transformed_distribution import LogNormal
 from .uniform import Uniform
@@ -234,3 +242,71 @@ def _kl_binomial_binomial(p, q):
     n = p.total_count
     return n * (p.probs * (p.logits - q.logits) + (-p.probs).log1p() - (-q.probs).log1p())
 
+
+
+@register_kl(HalfNormal, HalfNormal)
+def _kl_halfnormal_halfnormal(p, q):
+    return _kl_normal_normal(p.base_dist, q.base_dist)
+
+
+def _as_mvn(d):
+    return d if isinstance(d, MultivariateNormal) else MultivariateNormal(d.loc, scale_tril=d.scale_tril)
+
+
+@register_kl(LowRankMultivariateNormal, LowRankMultivariateNormal)
+@register_kl(LowRankMultivariateNormal, MultivariateNormal)
+@register_kl(MultivariateNormal, LowRankMultivariateNormal)
+def _kl_lowrank_mvn(p, q):
+    if p.event_shape != q.event_shape:
+        raise ValueError(f"KL-divergence between two {type(p).__name__} and {type(q).__name__} with "
+                         "different event shapes cannot be computed")
+    return _kl_mvn_mvn(_as_mvn(p), _as_mvn(q))
+
+
+@register_kl(Pareto, Pareto)
+def _kl_pareto_pareto(p, q):
+    # alpha_q log(s_p / s_q) - log(alpha_q / alpha_p) + alpha_q / alpha_p - 1, infinite if s_p < s_q
+    ratio = q.alpha / p.alpha
+    result = q.alpha * (p.scale / q.scale).log() - ratio.log() + ratio - 1
+    return mt.where(p.scale < q.scale, _inf_like(result), result)
+
+
+def _pareto_mean_log(p):
+    return p.scale.log() + p.alpha.reciprocal()
+
+
+@register_kl(Pareto, Exponential)
+def _kl_pareto_exponential(p, q):
+    return -p.entropy() - q.rate.log() + q.rate * p.mean
+
+
+@register_kl(Pareto, Gamma)
+def _kl_pareto_gamma(p, q):
+    c, r = q.concentration, q.rate
+    return (-p.entropy() - c * r.log() + mt.lgamma(c) - (c - 1) * _pareto_mean_log(p)
+            + r * p.mean)
+
+
+@register_kl(Pareto, Normal)
+def _kl_pareto_normal(p, q):
+    second_moment = p.variance + (p.mean - q.loc).pow(2)
+    return (-p.entropy() + q.scale.log() + 0.5 * math.log(2 * math.pi)
+            + second_moment / (2 * q.scale.pow(2)))
+
+
+@register_kl(Uniform, Pareto)
+def _kl_uniform_pareto(p, q):
+    a, b = p.low, p.high
+    mean_log = (mt.xlogy(b, b) - mt.xlogy(a, a)) / (b - a) - 1
+    result = -(b - a).log() - q.alpha.log() - q.alpha * q.scale.log() + (q.alpha + 1) * mean_log
+    return mt.where(a < q.scale, _inf_like(result), result)
+
+
+def _infinite(p, q):
+    shape = tuple(mt.broadcast_shapes(tuple(p.batch_shape), tuple(q.batch_shape)))
+    return mt.full(shape, math.inf)
+
+
+for _p, _q in ((Pareto, Uniform), (Pareto, Beta), (Beta, Pareto), (Exponential, Pareto), (Gamma, Pareto),
+               (Gumbel, Pareto), (Laplace, Pareto), (Normal, Pareto)):
+    register_kl(_p, _q)(_infinite)

@@ -107,8 +107,6 @@ class TransformedDistribution(Distribution):
             value = t(value)
         return value
 
-    def __repr__(self):
-        return f"{type(self).__name__}()"
 
 
 class LogNormal(TransformedDistribution):

@@ -1,5 +1,6 @@
 """Elementwise bijections (``torch.distributions.transforms``) for ``TransformedDistribution``:
-``ExpTransform, AffineTransform, SigmoidTransform, TanhTransform, PowerTransform, ComposeTransform``
+``ExpTransform, AffineTransform, SigmoidTransform, TanhTransform, PowerTransform, AbsTransform,
+ComposeTransform``
 and ``identity_transform``. Transforms with ``event_dim > 0`` (Softmax, StickBreaking, Cholesky ...)
 are not implemented here.
 """
@@ -14,7 +15,7 @@ import minitorch_jax as mt
 from . import constraints
 
 __all__ = ["Transform", "ExpTransform", "AffineTransform", "SigmoidTransform", "TanhTransform",
-           "PowerTransform", "ComposeTransform", "identity_transform"]
+           "PowerTransform", "AbsTransform", "ComposeTransform", "identity_transform"]
 
 
 class Transform:
@@ -228,6 +229,24 @@ class PowerTransform(Transform):
 
     def log_abs_det_jacobian(self, x, y):
         return (self.exponent * y / x).abs().log()
+
+
+class AbsTransform(Transform):
+    """``y = |x|`` (not bijective: the inverse returns the non-negative preimage)."""
+
+    bijective = False
+    codomain = constraints.positive
+
+    def _call(self, x):
+        return x.abs()
+
+    def _inverse(self, y):
+        return y
+
+    def __eq__(self, other):
+        return isinstance(other, AbsTransform)
+
+    __hash__ = Transform.__hash__
 
 
 class ComposeTransform(Transform):
