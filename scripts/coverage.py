@@ -2,8 +2,9 @@
 """Compare the public names of PyTorch's main namespaces with minitorch_jax's; write docs/COVERAGE.md.
 
 For each namespace pair (``torch`` / ``minitorch_jax``, ``torch.nn`` / ``minitorch_jax.nn``,
-``torch.nn.functional``, ``torch.optim``, ``torch.optim.lr_scheduler``, ``torch.linalg``, ``torch.fft``,
-``torch.special``, ``torch.amp``, ``torch.utils.data``) it lists torch's
+``torch.nn.functional``, ``torch.nn.utils``, ``torch.optim``, ``torch.optim.lr_scheduler``, ``torch.linalg``,
+``torch.fft``, ``torch.special``, ``torch.amp``, ``torch.distributions``, ``torch.utils.data``,
+``torch.utils.checkpoint``, ``torch.testing``, ``torch.compiler``) it lists torch's
 public names, counts how many minitorch_jax also has, and lists the missing ones.
 
 A torch name is *public* when it does not start with ``_`` and is either in the module's ``__all__``
@@ -31,8 +32,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "docs" / "COVERAGE.md"
 
-NAMESPACES = ["", ".nn", ".nn.functional", ".optim", ".optim.lr_scheduler", ".linalg", ".fft", ".special",
-              ".amp", ".utils.data"]
+NAMESPACES = ["", ".nn", ".nn.functional", ".nn.utils", ".optim", ".optim.lr_scheduler", ".linalg", ".fft",
+              ".special", ".amp", ".distributions", ".utils.data", ".utils.checkpoint", ".testing",
+              ".compiler"]
 
 # torch internals that are visible as attributes but are not API
 INTERNAL = {"TYPE_CHECKING", "USE_GLOBAL_DEPS", "USE_RTLD_GLOBAL_WITH_LIBTORCH", "PRIVATE_OPS",

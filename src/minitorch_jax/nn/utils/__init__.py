@@ -12,4 +12,6 @@ from .clip_grad import (
     get_total_norm,
 )
 from .convert_parameters import parameters_to_vector, vector_to_parameters
+from .fusion import *  # noqa: F403
 from .legacy_norms import *  # noqa: F403
+from .module_setup import *  # noqa: F403
