@@ -17,7 +17,7 @@ from .adam import Adam, AdamW
 from .adamax import Adamax
 from .asgd import ASGD
 from .lbfgs import LBFGS
-from .muon import *  # noqa: F403
+from .muon import Muon
 from .nadam import NAdam
 from .optax_wrapper import Optax
 from .optimizer import Optimizer
@@ -28,5 +28,5 @@ from .sgd import SGD
 from .sparse_adam import SparseAdam
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam",
-           "Rprop", "ASGD", "Adafactor", "Optax", "LBFGS", "SparseAdam"]
+           "Rprop", "ASGD", "Adafactor", "Optax", "LBFGS", "SparseAdam", "Muon"]
 from . import lr_scheduler  # noqa: E402

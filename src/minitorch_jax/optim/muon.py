@@ -1,8 +1,11 @@
 """``Muon``: momentum orthogonalized by Newton-Schulz, for 2-d (hidden layer) parameters.
 
-Like torch.optim.Muon, the Newton-Schulz iteration runs in bfloat16 (products accumulated in float32,
-each matrix product rounded to bfloat16 once, as a fused ``addmm``), whatever the parameter's dtype; the
-momentum buffer and the parameter stay in the parameter's dtype. Only 2-d real dense parameters are
+Like torch.optim.Muon, the Newton-Schulz iteration has bfloat16 numerics (products accumulated in
+float32, each matrix product rounded to bfloat16 once, as a fused ``addmm``), whatever the parameter's
+dtype; the momentum buffer and the parameter stay in the parameter's dtype. It is computed as float32
+arrays holding bfloat16 values with explicit roundings (``lax.reduce_precision``) and highest-precision
+matmuls: XLA may drop a float32 -> bfloat16 -> float32 cast pair under jit, an explicit rounding it keeps,
+so the results equal torch's on CPU bit for bit for small matrices. Only 2-d real dense parameters are
 supported (torch's errors otherwise).
 """
 
