@@ -720,3 +720,18 @@ def test_modules_in_default_arguments_are_captured():
         params.append([p.detach().numpy().copy() for p in model.parameters()])
     for a, b in zip(*params):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_program_compiles_once_after_an_eager_warm_up_step():
+    # the eager first step must not leave committed arrays behind (jax.jit keys its cache on
+    # committedness: the program, and every eager kernel the gradients reach, would compile twice)
+    model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Dropout(0.1), nn.Linear(16, 3))
+    opt = mt.optim.Adam(model.parameters())
+    f = mt.jit(_make_step(model, opt))
+    x, y = _data()
+    for _ in range(5):
+        f(x, y)
+    assert _entry(f).fn._cache_size() == 1
+    loss = F.cross_entropy(model(x), y)
+    loss.backward()
+    assert not any(p.grad._data.committed or p._data.committed for p in model.parameters())

@@ -202,12 +202,16 @@ def _ones_like(arr):
     """A ones array like a one-element ``arr`` (cached: arrays are immutable, and building one
     eagerly costs more than the rest of a small backward's bookkeeping)."""
     try:
-        key = (arr.shape, arr.dtype, arr.sharding)
+        committed = arr.committed
+        key = (arr.shape, arr.dtype, arr.sharding, committed)
     except Exception:  # a tracer has no concrete sharding
         return jnp.ones(arr.shape, arr.dtype)
     one = _ONES.get(key)
     if one is None:
-        one = _ONES[key] = jax.device_put(jnp.ones(arr.shape, arr.dtype), arr.sharding)
+        one = jnp.ones(arr.shape, arr.dtype)
+        # placed like arr, committed only if arr is: jax.jit keys its cache on committedness, so a
+        # committed gradient would make every kernel it reaches (the optimizer's ...) compile twice
+        _ONES[key] = one = jax.device_put(one, arr.sharding) if committed else one
     return one
 
 
