@@ -80,43 +80,6 @@ class _NeedsVJP(Exception):
     """The traced function returned outputs that require grad and ran no backward."""
 
 
-class _NeedsGrads(BaseException):
-    """The traced step read a ``.grad`` it had before the call, which was not passed into the program.
-    (A BaseException, so that no ``except Exception`` in user or library code can swallow it.)"""
-
-
-# Gradients a step replaces before reading (``opt.zero_grad()`` first, the usual loop) are left out of the
-# program's inputs when they are small: each argument costs the call about a microsecond, which matters
-# for small models. Large ones are passed and donated, so that XLA writes the new gradients into their
-# memory (no second copy of the gradients while the step runs).
-_SMALL_GRADS = 32 << 20  # bytes
-_OLD_GRAD_READ = [False]
-
-
-class _OldGrad(Tensor):
-    """Stands in for a captured tensor's ``.grad`` that was not passed into the program: reading its data
-    means the step needs the old gradient (its program is then compiled with the gradients as inputs)."""
-
-    __slots__ = ()
-
-    @property
-    def _data(self):
-        _OLD_GRAD_READ[0] = True
-        raise _NeedsGrads()
-
-    @_data.setter
-    def _data(self, value):
-        _OLD_GRAD_READ[0] = True
-        raise _NeedsGrads()
-
-
-def _old_grad() -> _OldGrad:
-    t = object.__new__(_OldGrad)
-    t.requires_grad, t.grad_fn, t._grad, t._version, t._output_nr = False, None, None, 0, 0
-    t._retains_grad, t._hooks, t._acc = False, None, None
-    return t
-
-
 class _Leaked(Exception):
     def __init__(self, leaks):
         super().__init__(leaks)
@@ -127,7 +90,7 @@ class _Entry:
     """One compiled program and what it needs at call time."""
 
     __slots__ = ("fn", "kind", "out_tree", "out_grad", "diff_idx", "diff_args", "eager", "reason",
-                 "compile_time", "arg_grads", "grad_mask", "grads_in")
+                 "compile_time", "arg_grads", "grad_mask")
 
     def __init__(self, reason):
         self.fn = None
@@ -141,7 +104,6 @@ class _Entry:
         self.compile_time = 0.0
         self.arg_grads = ()  # argument positions whose .grad a step sets (returned after its outputs)
         self.grad_mask = ()  # per captured tensor: does the step return a .grad for it
-        self.grads_in = True  # are the captured tensors' .grad inputs of the program
 
 
 def _flatten_args(args, kwargs, static_argnums):
@@ -251,13 +213,11 @@ class _Swap:
         self.keys = [g._key for g in cap.generators]
         self.hps = [(g, k, g[k]) for g, k, _ in cap.hp_slots]
 
-    def put(self, data, grads, keys, hp, old_grads=None):
+    def put(self, data, grads, keys, hp):
         cap = self.cap
-        if old_grads is None:
-            old_grads = [False] * len(data)
-        for t, a, g, old in zip(cap.tensors, data, grads, old_grads):
+        for t, a, g in zip(cap.tensors, data, grads):
             t._data = a
-            t._grad = _old_grad() if old else None if g is None else _wrap(g)
+            t._grad = None if g is None else _wrap(g)
         for gen, k in zip(cap.generators, keys):
             gen._key = k
         groups = {}
@@ -315,7 +275,6 @@ class CompiledFunction:
         self._n_walks = 0  # state re-walks after the first (another model/optimizer state appeared ...)
         self._n_copies = 0  # arrays copied before donation because something else referenced them
         self._meta = None
-        self._grads_in = False  # True once a step of this function read a .grad it had before the call
         self.__wrapped__ = fn
         self.__doc__ = getattr(fn, "__doc__", None)
         _INSTANCES.add(self)
@@ -432,12 +391,7 @@ class CompiledFunction:
             return self._first_call(key, cap, spec, dyn, args, kwargs)
         if entry.eager:
             return self.eager(*args, **kwargs)
-        try:
-            return self._execute(entry, cap, dyn, args, kwargs)
-        except _NeedsGrads:  # (jax re-traced for new state shapes, and this time the step read a .grad)
-            self._grads_in = True
-            del self._cache[key]
-            return self._first_call(key, cap, spec, dyn, args, kwargs)
+        return self._execute(entry, cap, dyn, args, kwargs)
 
     def _reason(self, key) -> str:
         if not self._cache:
@@ -492,13 +446,7 @@ class CompiledFunction:
         t0 = time.perf_counter()
         try:
             with _TRACE_LOCK:
-                entry.grads_in = self._grads_in or sum(
-                    g._data.nbytes for g in map(_GET_GRAD, cap.tensors) if g is not None) > _SMALL_GRADS
-                try:
-                    result = self._probe(entry, cap, spec, static_args, roots, dyn, args, kwargs)
-                except _NeedsGrads:
-                    self._grads_in = entry.grads_in = True
-                    result = self._probe(entry, cap, spec, static_args, roots, dyn, args, kwargs)
+                result = self._probe(entry, cap, spec, static_args, roots, dyn, args, kwargs)
         except _Leaked as e:
             # state created inside the trace (optimizer moments at the first step ...): drop what
             # escaped, run this call eagerly to create it for real, and compile on the next call
@@ -534,7 +482,7 @@ class CompiledFunction:
     def _probe(self, entry, cap, spec, static_args, roots, dyn, args, kwargs):
         """Trace, compile and run the call: as a step, or as a differentiable forward if it turns out to
         be one (its outputs require grad and it ran no backward)."""
-        run = self._trace_fn(cap, spec, static_args, STATE.grad, roots, "probe", grads_in=entry.grads_in)
+        run = self._trace_fn(cap, spec, static_args, STATE.grad, roots, "probe")
         entry.kind = "step"
         entry.fn = _jit_step(run, (0,) if self.donate else ())
         try:
@@ -543,13 +491,10 @@ class CompiledFunction:
             self._build_diff(entry, cap, spec, static_args, STATE.grad, roots, dyn)
             return self._execute(entry, cap, dyn, args, kwargs, first=True)
 
-    def _trace_fn(self, cap, spec, static_args, grad_mode, roots, mode, diff_idx=(), diff_args=(),
-                  grads_in=True):
-        """The function jax traces: ``(state, args, hp) -> (outputs, new_state)``. With ``grads_in``
-        False the captured ``.grad`` values are not inputs: a step that reads one raises _NeedsGrads."""
+    def _trace_fn(self, cap, spec, static_args, grad_mode, roots, mode, diff_idx=(), diff_args=()):
+        """The function jax traces: ``(state, args, hp) -> (outputs, new_state)``."""
         fn = self.eager
         outer = self
-        stand_in = not grads_in and mode != "diff"
 
         def run(state, arg_arrays, hp, diff=None):
             data, grads, keys = state
@@ -560,12 +505,10 @@ class CompiledFunction:
                     data[i] = diff[j]
                 for j, i in enumerate(diff_args):
                     arg_arrays[i] = diff[len(diff_idx) + j]
-            old_grads = [t._grad is not None for t in cap.tensors] if stand_in else None
             swap = _Swap(cap)
             TRACING.depth += 1
-            _OLD_GRAD_READ[0] = False
             try:
-                swap.put(data, grads, keys, hp, old_grads)
+                swap.put(data, grads, keys, hp)
                 if mode == "diff":
                     for i in diff_idx:  # JAX differentiates; the tape stays off inside
                         cap.tensors[i].requires_grad = False
@@ -574,8 +517,6 @@ class CompiledFunction:
                 with set_grad_enabled(grad_mode and mode != "diff"):
                     out = fn(*a, **kw)
                 ran_backward = _autograd_graph.BACKWARD_RUNS[0] != before
-                if stand_in and (_OLD_GRAD_READ[0] or any(type(t._grad) is _OldGrad for t in cap.tensors)):
-                    raise _NeedsGrads()  # read (even if something caught it), or kept as the step's .grad
                 arrays, tensors = [], []
                 out_spec = _flatten_out(out, arrays, tensors)
                 if mode == "probe" and not ran_backward and grad_mode and any(
@@ -690,7 +631,7 @@ class CompiledFunction:
         return out
 
     def _execute(self, entry, cap, dyn, args, kwargs, first=False):
-        state = self._gather(cap, grads=entry.kind == "step" and entry.grads_in)
+        state = self._gather(cap, grads=entry.kind == "step")
         hp = self._hp(cap)
         traces = self._traces
         if entry.kind == "step":
