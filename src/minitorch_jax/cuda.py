@@ -11,10 +11,12 @@ import sys
 import jax
 
 from . import _device
+from ._torch_misc.toplevel import OutOfMemoryError
 
 __all__ = ["is_available", "device_count", "synchronize", "current_device", "set_device", "get_device_name",
            "manual_seed", "manual_seed_all", "seed", "seed_all", "empty_cache", "memory_allocated",
-           "max_memory_allocated", "is_initialized", "init", "device", "get_device_properties"]
+           "max_memory_allocated", "is_initialized", "init", "device", "get_device_properties",
+           "OutOfMemoryError"]
 
 _CURRENT = [0]
 
