@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-__all__ = ["aminmax", "cummax", "cummin", "frexp", "histogram", "kthvalue", "max", "median", "min", "mode",
-           "nanmedian", "sort", "topk"]
+__all__ = ["aminmax", "cummax", "cummin", "frexp", "histogram", "histogramdd", "kthvalue", "max", "median",
+           "min", "mode", "nanmedian", "sort", "topk"]
 
 
 def _make(name: str, fields: tuple[str, ...]) -> type:
@@ -47,3 +47,4 @@ cummin = _make("cummin", _VI)
 aminmax = _make("aminmax", ("min", "max"))
 frexp = _make("frexp", ("mantissa", "exponent"))
 histogram = _make("histogram", ("hist", "bin_edges"))
+histogramdd = _make("histogramdd", ("hist", "bin_edges"))

@@ -42,6 +42,7 @@ from . import (  # noqa: F401
     spectral,
     stats,
     tensor_extra,
+    toplevel_ops,
     view_copies,
 )
 from ._registry import REGISTRY, OpDef, Sample, dispatch, make_function, make_inplace
