@@ -398,16 +398,24 @@ def _gn_kernel(input, weight, bias, num_groups, eps):
             raise ShapeError(f"group_norm(): Expected {name} to be a vector of size equal to the number "
                              f"of channels in input, but got {name} of shape {list(v.shape)} and input "
                              f"of shape {list(input.shape)}")
+    return group_norm_stats(input, weight, bias, num_groups, eps)[0]
+
+
+def group_norm_stats(input, weight, bias, num_groups, eps):
+    """Group norm of an already checked ``(N, C, *)`` array: ``(y, mean, rstd)``, with ``mean`` and
+    ``rstd = 1 / sqrt(var + eps)`` of shape ``(N, num_groups, 1)`` in the accumulation dtype."""
+    n, c = input.shape[:2]
     dt = _acc(input.dtype)
     xg = input.astype(dt).reshape(n, num_groups, -1)
     mean, var = _stat(xg, (2,), dt)
-    y = ((xg - mean) * lax.rsqrt(var + jnp.asarray(eps, dt))).reshape(input.shape)
+    rstd = lax.rsqrt(var + jnp.asarray(eps, dt))
+    y = ((xg - mean) * rstd).reshape(input.shape)
     bshape = _chan((c,), input.ndim)
     if weight is not None:
         y = y * weight.astype(dt).reshape(bshape)
     if bias is not None:
         y = y + bias.astype(dt).reshape(bshape)
-    return y.astype(input.dtype)
+    return y.astype(input.dtype), mean, rstd
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5, cudnn_enabled=True):

@@ -37,7 +37,16 @@ from ._registry import REGISTRY, register
 from .math_extra import _torch_linspace
 from .nn_conv import _conv, _conv_transpose
 from .nn_misc import alpha_dropout, dropout, feature_alpha_dropout, feature_dropout
-from .nn_norm import _acc, _bn_kernel, _ln_kernel, _no_grad_stats, _shape_check, _stat, _store
+from .nn_norm import (
+    _acc,
+    _bn_kernel,
+    _ln_kernel,
+    _no_grad_stats,
+    _shape_check,
+    _stat,
+    _store,
+    group_norm_stats,
+)
 from .nn_sampling import _pad_kernel
 
 __all__: list[str] = []
@@ -179,18 +188,9 @@ def _native_gn_kernel(input, weight, bias, N, C, HxW, group, eps):  # noqa: N803
             raise ShapeError(f"Expected {name} to be a vector of size equal to the number of channels in "
                              f"input, but got {name} of shape {list(v.shape)} and input of shape "
                              f"{list(input.shape)}")
-    dt = _acc(input.dtype)
-    xg = input.astype(dt).reshape(N, group, -1)
-    mean, var = _stat(xg, (2,), dt)
-    rstd = lax.rsqrt(var + jnp.asarray(eps, dt))
-    y = ((xg - mean) * rstd).reshape(N, C, -1)
-    if weight is not None:
-        y = y * weight.astype(dt).reshape(1, C, 1)
-    if bias is not None:
-        y = y + bias.astype(dt).reshape(1, C, 1)
+    y, mean, rstd = group_norm_stats(input.reshape(N, C, HxW), weight, bias, group, eps)
     rd = input.dtype
-    return (y.reshape(input.shape).astype(rd), mean.reshape(N, group).astype(rd),
-            rstd.reshape(N, group).astype(rd))
+    return y.reshape(input.shape), mean.reshape(N, group).astype(rd), rstd.reshape(N, group).astype(rd)
 
 
 register("native_group_norm", nin=3, method=False, grad_name="NativeGroupNormBackward0", samples=lambda: [
