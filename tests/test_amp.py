@@ -225,3 +225,13 @@ def test_grad_scaler_errors_and_disabled():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         mt.amp.GradScaler("cpu").load_state_dict(torch.amp.GradScaler("cpu", init_scale=4.0).state_dict())
+
+
+def test_autocast_applies_to_ops_already_run_without_it():
+    # the eager fast path reuses an op's compiled kernel: it must not bypass autocast
+    dev = mt.get_default_device().type
+    a = mt.ones(3, 3)
+    assert (a @ a).dtype == mt.float32 and mt.exp(a).dtype == mt.float32
+    with mt.autocast(dev, dtype=mt.bfloat16):
+        assert (a @ a).dtype == mt.bfloat16
+    assert (a @ a).dtype == mt.float32

@@ -172,8 +172,10 @@ CB_PROBS = np.array([0.2, 0.4995, 0.8], np.float32)  # the middle one is inside 
 
 @pytest.mark.parametrize("param", ["probs", "logits"])
 def test_continuous_bernoulli_parity(param):
-    arr = CB_PROBS if param == "probs" else real(3)
-    _check(lambda L, p: L.ContinuousBernoulli(**{param: p}), [arr], unit(3),
+    # (with logits, p lands anywhere: outside the Taylor region near 0.5 the variance formula cancels
+    # catastrophically in float32 - torch's and ours are both off by percents there - so compare in float64)
+    arr = CB_PROBS if param == "probs" else real(3).astype(np.float64)
+    _check(lambda L, p: L.ContinuousBernoulli(**{param: p}), [arr], unit(3).astype(arr.dtype),
            ("log_prob", "cdf", "icdf", "entropy", "mean", "variance", "stddev"), rtol=1e-3, atol=1e-4)
 
 

@@ -570,6 +570,8 @@ def _fast_call(op: OpDef, xs):
     """The common eager case - tensors of one dtype, no static arguments, nothing to record -
     without dispatch's general argument handling. Returns None to decline (the caller then takes
     the general path, which also owns error reporting)."""
+    if _AUTOCAST[0] is not None:  # autocast picks the kernel's dtype: dispatch's job
+        return None
     promote = op.promote
     if promote is None:
         dt = None
