@@ -137,24 +137,14 @@ def set_autocast_enabled(*args) -> None:
         raise TypeError(f"set_autocast_enabled() received an invalid combination of arguments - got "
                         f"{tuple(type(a).__name__ for a in args)}, but expected one of: (str device_type, "
                         f"bool enabled) or (bool enabled)")
-    from .. import _autocast_state
     from ..amp import autocast_mode
-    if enabled:
-        dt = autocast_mode.get_autocast_dtype(device_type)
-        autocast_mode._ACTIVE[device_type] = dt
-        if autocast_mode.is_autocast_available(device_type):
-            _autocast_state.STATE[0] = (np.dtype(dt.np), device_type)
-    else:
-        autocast_mode._ACTIVE.pop(device_type, None)
-        state = _autocast_state.STATE[0]
-        if state is not None and state[1] == device_type:
-            _autocast_state.STATE[0] = None
+    autocast_mode.switch(device_type, autocast_mode.get_autocast_dtype(device_type) if enabled else None)
 
 
 def set_autocast_dtype(device_type, dtype) -> None:
     """Set the lower-precision dtype autocast uses for ``device_type`` (also the default of later
     ``mt.autocast(device_type)`` blocks that give no dtype)."""
-    from .. import _autocast_state, _dtype
+    from .. import _dtype
     from ..amp import autocast_mode
     device_type = _device_type("set_autocast_dtype", device_type)
     if not isinstance(dtype, _dtype.dtype):
@@ -162,10 +152,7 @@ def set_autocast_dtype(device_type, dtype) -> None:
                         f"{type(dtype).__name__}")
     autocast_mode._DEFAULT_DTYPE[device_type] = dtype.name
     if device_type in autocast_mode._ACTIVE:
-        autocast_mode._ACTIVE[device_type] = dtype
-        state = _autocast_state.STATE[0]
-        if state is not None and state[1] == device_type:
-            _autocast_state.STATE[0] = (np.dtype(dtype.np), device_type)
+        autocast_mode.switch(device_type, dtype)
 
 
 def set_autocast_cpu_enabled(enabled) -> None:

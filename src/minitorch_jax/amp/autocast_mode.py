@@ -36,6 +36,21 @@ def _host_type() -> str:
     return get_default_device().type
 
 
+def switch(device_type: str, dtype=None) -> None:
+    """Turn autocast for ``device_type`` on at ``dtype`` (an mt dtype), or off (None), outside an
+    :class:`autocast` block (``torch.set_autocast_enabled``/``set_autocast_dtype``). Ops are cast only
+    for this process's device type; for another the state is recorded for the queries."""
+    if dtype is None:
+        _ACTIVE.pop(device_type, None)
+        state = _autocast_state.STATE[0]
+        if state is not None and state[1] == device_type:
+            _autocast_state.STATE[0] = None
+        return
+    _ACTIVE[device_type] = dtype
+    if is_autocast_available(device_type):
+        _autocast_state.STATE[0] = (np.dtype(dtype.np), device_type)
+
+
 def is_autocast_available(device_type: str) -> bool:
     """Whether autocast can run for ``device_type`` here (the default device's type)."""
     return device_type == _host_type()
