@@ -104,9 +104,11 @@ from . import (  # noqa: E402  (built on the ops above)
     jit,
     nn,
     onnx,
+    ops,
     optim,
     profiler,
     serialization,
+    sparse,
     special,
     testing,
     utils,
@@ -135,3 +137,4 @@ from .amp import (  # noqa: E402
 from .interop import from_jax  # noqa: E402
 from .jit import compile  # noqa: E402
 from .serialization import load, save  # noqa: E402
+from .sparse._toplevel import *  # noqa: E402, F403

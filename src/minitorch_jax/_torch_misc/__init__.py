@@ -9,14 +9,16 @@ are imported on use), so op-table files may import their helpers (``_check_memor
 
 from __future__ import annotations
 
-from . import dtype_info, functional, legacy_types, memory_formats, switches, toplevel
+from . import dtype_info, extras, functional, legacy_types, memory_formats, quantized, switches, toplevel
 from .dtype_info import *  # noqa: F403
+from .extras import *  # noqa: F403
 from .functional import *  # noqa: F403
 from .legacy_types import *  # noqa: F403
 from .memory_formats import *  # noqa: F403
 from .memory_formats import _check_memory_format, _is_contiguous_as  # noqa: F401  (for _ops/conversion.py)
+from .quantized import *  # noqa: F403
 from .switches import *  # noqa: F403
 from .toplevel import *  # noqa: F403
 
 __all__ = (dtype_info.__all__ + memory_formats.__all__ + switches.__all__ + legacy_types.__all__
-           + functional.__all__ + toplevel.__all__)
+           + functional.__all__ + toplevel.__all__ + extras.__all__ + quantized.__all__)

@@ -1,0 +1,5 @@
+"""``mt.ops`` (stub: being written)."""
+
+from __future__ import annotations
+
+__all__: list[str] = []
