@@ -26,7 +26,9 @@ from .rmsprop import RMSprop
 from .rprop import Rprop
 from .sgd import SGD
 from .sparse_adam import SparseAdam
+from .swap_in import swap_in_optimizer_params_and_state
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam",
-           "Rprop", "ASGD", "Adafactor", "Optax", "LBFGS", "SparseAdam", "Muon"]
+           "Rprop", "ASGD", "Adafactor", "Optax", "LBFGS", "SparseAdam", "Muon",
+           "swap_in_optimizer_params_and_state"]
 from . import lr_scheduler  # noqa: E402
