@@ -31,6 +31,11 @@ __all__ = ["OpDef", "register", "REGISTRY", "Sample", "dispatch"]
 
 REGISTRY: dict[str, OpDef] = {}
 
+# Set by ``utils/_selective_checkpoint.py`` while a selectively checkpointed function runs: every op
+# call then goes through ``DISPATCH_HOOK(op, targs, rest, kwargs)`` (which calls dispatch itself,
+# with the hook unset). None (the normal case) costs one global check per call.
+DISPATCH_HOOK = None
+
 _SCALARS = (int, float, bool, complex)
 
 
@@ -358,6 +363,8 @@ def _to_array(a, name):
 
 def dispatch(op: OpDef, targs, rest, kwargs):
     """Run ``op`` on tensor arguments ``targs`` with static ``rest``/``kwargs``; record autograd."""
+    if DISPATCH_HOOK is not None:
+        return DISPATCH_HOOK(op, targs, rest, kwargs)
     arrays = []
     needs_grad = False
     has_scalar = False
@@ -570,7 +577,7 @@ def _fast_call(op: OpDef, xs):
     """The common eager case - tensors of one dtype, no static arguments, nothing to record -
     without dispatch's general argument handling. Returns None to decline (the caller then takes
     the general path, which also owns error reporting)."""
-    if _AUTOCAST[0] is not None:  # autocast picks the kernel's dtype: dispatch's job
+    if _AUTOCAST[0] is not None or DISPATCH_HOOK is not None:  # autocast / a hook: dispatch's job
         return None
     promote = op.promote
     if promote is None:

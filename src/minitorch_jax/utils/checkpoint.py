@@ -44,7 +44,11 @@ from ..func import FuncTransformBackward
 
 __all__ = ["checkpoint", "checkpoint_sequential", "CheckpointError", "CheckpointFunction",
            "check_backward_validity", "detach_variable", "noop_context_fn",
-           "set_checkpoint_early_stop", "set_checkpoint_debug_enabled"]
+           "set_checkpoint_early_stop", "set_checkpoint_debug_enabled",
+           # selective checkpointing and device helpers (_selective_checkpoint*.py)
+           "CheckpointPolicy", "SelectiveCheckpointContext", "create_selective_checkpoint_contexts",
+           "SAC_IGNORED_OPS", "get_device_states", "set_device_states", "DefaultDeviceType",
+           "GraphExecGroup"]
 
 _DETERMINISM_CHECKS = ["default", "none"]
 
@@ -214,6 +218,7 @@ def _inexact(t: Tensor) -> bool:
 
 def _run(function, args, kwargs, preserve, reentrant, context_fn):
     fwd_ctx, recompute_ctx = context_fn()
+    selective = isinstance(fwd_ctx, _sac._SACForwardContext)
     if reentrant:
         check_backward_validity(args)
     pure = _Pure(function, args, kwargs, preserve, recompute_ctx)
@@ -225,6 +230,8 @@ def _run(function, args, kwargs, preserve, reentrant, context_fn):
     if record:
         diff = pure.choose_diff(lambda t: t.requires_grad and _inexact(t))
         xs = [t._data for t in diff]
+        if selective:
+            return _sac.run_recorded(pure, diff, xs, fwd_ctx)
         with fwd_ctx:
             arrays, mutated, keys = pure(*xs)
         pure.write_back(mutated, keys)
@@ -235,10 +242,14 @@ def _run(function, args, kwargs, preserve, reentrant, context_fn):
         return pure.outputs(outs)
     traced = [t for t in pure.tensors if isinstance(t._data, jax.core.Tracer)]
     if not traced:  # nothing to differentiate: a plain call
+        if selective:  # torch does not enter the contexts then either
+            return _plain(function, args, kwargs, reentrant and grad_on)
         with fwd_ctx:
             return _plain(function, args, kwargs, reentrant and grad_on)
     # under a JAX transform with the tape off (mt.func, mt.jit's differentiated mode)
     diff = pure.choose_diff(lambda t: isinstance(t._data, jax.core.Tracer) and _inexact(t))
+    if selective:
+        return _sac.run_transformed(pure, diff, fwd_ctx)
     with fwd_ctx:
         arrays, mutated, keys = jax.checkpoint(pure)(*[t._data for t in diff])
     pure.write_back(mutated, keys)
@@ -365,3 +376,18 @@ def checkpoint_sequential(functions, segments, input, use_reentrant=None, **kwar
         input = checkpoint(run_function(start, end, functions), input, use_reentrant=use_reentrant,
                            preserve_rng_state=preserve)
     return run_function(end + 1, len(functions) - 1, functions)(input)
+
+
+from . import _selective_checkpoint as _sac  # noqa: E402  (subclasses CheckpointFunctionBackward)
+from ._selective_checkpoint import (  # noqa: E402
+    SAC_IGNORED_OPS,
+    CheckpointPolicy,
+    SelectiveCheckpointContext,
+    create_selective_checkpoint_contexts,
+)
+from ._selective_checkpoint_devices import (  # noqa: E402
+    DefaultDeviceType,
+    GraphExecGroup,
+    get_device_states,
+    set_device_states,
+)
