@@ -21,7 +21,8 @@ jax.config.update("jax_enable_x64", True)
 __all__ = [
     "dtype", "float16", "half", "bfloat16", "float32", "float", "float64", "double", "int8", "uint8",
     "int16", "short", "int32", "int", "int64", "long", "bool", "complex64", "cfloat", "complex128",
-    "cdouble", "uint16", "uint32", "uint64", "float8_e4m3fn", "float8_e5m2", "get_default_dtype",
+    "cdouble", "uint16", "uint32", "uint64", "float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz",
+    "float8_e5m2fnuz", "float8_e8m0fnu", "get_default_dtype",
     "set_default_dtype", "promote_types", "can_cast",
 ]
 
@@ -87,9 +88,14 @@ uint32 = dtype("uint32", jnp.uint32)
 uint64 = dtype("uint64", jnp.uint64)
 float8_e4m3fn = dtype("float8_e4m3fn", jnp.float8_e4m3fn)
 float8_e5m2 = dtype("float8_e5m2", jnp.float8_e5m2)
+float8_e4m3fnuz = dtype("float8_e4m3fnuz", jnp.float8_e4m3fnuz)
+float8_e5m2fnuz = dtype("float8_e5m2fnuz", jnp.float8_e5m2fnuz)
+float8_e8m0fnu = dtype("float8_e8m0fnu", jnp.float8_e8m0fnu)
+float8_e8m0fnu.is_signed = False  # torch: unsigned (numpy's kind 'V' would say signed)
 
 _ALL = [float16, bfloat16, float32, float64, int8, uint8, int16, int32, int64, bool,
-        complex64, complex128, uint16, uint32, uint64, float8_e4m3fn, float8_e5m2]
+        complex64, complex128, uint16, uint32, uint64, float8_e4m3fn, float8_e5m2, float8_e4m3fnuz,
+        float8_e5m2fnuz, float8_e8m0fnu]
 _FROM_NP = {d.np: d for d in _ALL}
 _NAMES = {d.name: d for d in _ALL}
 

@@ -27,7 +27,8 @@ __all__ = ["autocast", "custom_fwd", "custom_bwd", "is_autocast_available",
            "is_autocast_cpu_enabled"]
 
 _DEVICE_TYPES = ("cpu", "cuda", "xpu", "hpu", "mps", "xla", "mtia", "maia", "ipu", "tpu")
-_DEFAULT_DTYPE = {"cuda": "float16", "cpu": "bfloat16", "tpu": "bfloat16"}
+_DEFAULT_DTYPE = {"cuda": "float16", "cpu": "bfloat16", "tpu": "bfloat16", "ipu": "float16",
+                  "xla": "bfloat16"}
 _ACTIVE: dict = {}  # device type -> mt dtype, for the is_/get_ queries
 
 
