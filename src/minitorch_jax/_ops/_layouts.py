@@ -1,8 +1,7 @@
 """``mt.layout`` and its objects (``mt.strided``, ``mt.sparse_coo`` ...), as ``torch.layout``.
 
-Every minitorch_jax tensor is dense, so ``Tensor.layout`` is always ``mt.strided``; the sparse
-layouts exist so that code comparing against them (``x.layout == torch.sparse_coo``) or passing
-``layout=mt.strided`` to a creation function runs. There is no sparse tensor type here.
+A dense tensor's ``layout`` is ``mt.strided``; the sparse tensors of :mod:`minitorch_jax.sparse`
+report ``mt.sparse_coo`` / ``mt.sparse_csr``. CSC, BSR and BSC exist as names only (no tensor type).
 """
 
 from __future__ import annotations

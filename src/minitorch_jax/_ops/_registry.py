@@ -606,6 +606,14 @@ def _fast_call(op: OpDef, xs):
     return _wrap(out)
 
 
+def _sparse(e: NotImplementedError, args, kwargs):
+    """Hand an op that met a sparse operand to that operand's kernel (``e.dispatch``, see
+    ``minitorch_jax.sparse._base.SparseOperand``); re-raise any other NotImplementedError."""
+    if not hasattr(e, "dispatch"):
+        raise e
+    return e.dispatch(tuple(args), kwargs)
+
+
 def make_function(op: OpDef):
     """The ``mt.<name>`` callable for an op (also used, bound, as the Tensor method)."""
     nin, seq = op.nin, op.seq
@@ -617,42 +625,51 @@ def make_function(op: OpDef):
             return dispatch(op, list(tensors), rest, kwargs)
     elif nin == -1:
         def call(*args, **kwargs):
-            return dispatch(op, list(args), (), kwargs)
+            try:
+                return dispatch(op, list(args), (), kwargs)
+            except NotImplementedError as e:  # a sparse operand: its kernel, or torch's error
+                return _sparse(e, args, kwargs)
     elif nin == 1:
         def call(x, *rest, **kwargs):
-            if not rest and not kwargs and isinstance(x, Tensor) and not (x.requires_grad and STATE.grad):
-                r = _fast_call(op, (x._data,))
-                if r is not None:
-                    return r
-            if kwargs and "out" in kwargs:
-                return _with_out(op, (x,), rest, kwargs)
-            return dispatch(op, (x,), rest, kwargs)
+            try:
+                if not rest and not kwargs and isinstance(x, Tensor) and not (x.requires_grad and STATE.grad):
+                    r = _fast_call(op, (x._data,))
+                    if r is not None:
+                        return r
+                if kwargs and "out" in kwargs:
+                    return _with_out(op, (x,), rest, kwargs)
+                return dispatch(op, (x,), rest, kwargs)
+            except NotImplementedError as e:  # a sparse operand: its kernel, or torch's error
+                return _sparse(e, (x, *rest), kwargs)
     else:
         tnames, tdefaults = _tensor_params(op.fn, nin)
 
         def call(*args, **kwargs):
-            if nin == 2 and not kwargs and len(args) == 2:
-                a, b = args
-                if isinstance(a, Tensor) and isinstance(b, Tensor) and \
-                        not (STATE.grad and (a.requires_grad or b.requires_grad)):
-                    r = _fast_call(op, (a._data, b._data))
-                    if r is not None:
-                        return r
-            if len(args) < nin:
-                args = list(args)
-                for name, default in zip(tnames[len(args):], tdefaults[len(args):]):
-                    if name in kwargs:
-                        args.append(kwargs.pop(name))
-                    elif default is not _EMPTY:
-                        args.append(default)
-                    else:
-                        break
-            if kwargs and "out" in kwargs:
-                return _with_out(op, args[:nin], args[nin:], kwargs)
-            if len(args) < nin:
-                raise TypeError(f"{op.name}() missing required tensor argument(s): "
-                                f"{', '.join(tnames[len(args):])}")
-            return dispatch(op, args[:nin], tuple(args[nin:]), kwargs)
+            try:
+                if nin == 2 and not kwargs and len(args) == 2:
+                    a, b = args
+                    if isinstance(a, Tensor) and isinstance(b, Tensor) and \
+                            not (STATE.grad and (a.requires_grad or b.requires_grad)):
+                        r = _fast_call(op, (a._data, b._data))
+                        if r is not None:
+                            return r
+                if len(args) < nin:
+                    args = list(args)
+                    for name, default in zip(tnames[len(args):], tdefaults[len(args):]):
+                        if name in kwargs:
+                            args.append(kwargs.pop(name))
+                        elif default is not _EMPTY:
+                            args.append(default)
+                        else:
+                            break
+                if kwargs and "out" in kwargs:
+                    return _with_out(op, args[:nin], args[nin:], kwargs)
+                if len(args) < nin:
+                    raise TypeError(f"{op.name}() missing required tensor argument(s): "
+                                    f"{', '.join(tnames[len(args):])}")
+                return dispatch(op, args[:nin], tuple(args[nin:]), kwargs)
+            except NotImplementedError as e:  # a sparse operand: its kernel, or torch's error
+                return _sparse(e, args, kwargs)
 
     call.__name__ = op.name
     call.__qualname__ = op.name

@@ -98,9 +98,9 @@ def _false(doc: str):
 
 # torch's backend flags: none of these kinds of tensor exist here
 _FLAGS = {
-    "is_sparse": "False: sparse tensors are not supported (every tensor is strided).",
-    "is_sparse_csr": "False: sparse CSR tensors are not supported.",
-    "is_quantized": "False: quantized tensors are not supported.",
+    "is_sparse": "False for a dense tensor (``mt.sparse`` tensors override it).",
+    "is_sparse_csr": "False for a dense tensor (``mt.sparse`` CSR tensors override it).",
+    "is_quantized": "False for a float tensor (quantized tensors override it).",
     "is_meta": "False: there is no meta device.",
     "is_nested": "False: nested tensors are not supported.",
     "is_mkldnn": "False: there is no MKL-DNN layout.",

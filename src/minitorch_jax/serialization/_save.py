@@ -103,6 +103,18 @@ class _PickleWriter:
             self.empty_ordered_dict()
             self.w(b"tR")
 
+    def sparse_tensor(self, t: Tensor, path: str) -> None:
+        """torch's record of a sparse tensor:
+        ``_rebuild_sparse_tensor(layout, (parts..., size[, coalesced]))``."""
+        layout, args = t._torch_reduce()
+        self.glob("torch._utils", "_rebuild_sparse_tensor")
+        self.w(b"(")
+        self.glob("torch.serialization", "_get_layout")
+        self.string("torch." + layout)
+        self.w(b"\x85R")
+        self.tuple_(args, path)
+        self.w(b"tR")
+
     def _storage_of(self, t: Tensor, path: str):
         if id(t) in self._tensor_keys:
             return self._tensor_keys[id(t)]
@@ -124,6 +136,8 @@ class _PickleWriter:
             self.w(b"N")
         elif obj is True or obj is False:
             self.w(b"\x88" if obj else b"\x89")
+        elif isinstance(obj, Tensor) and hasattr(obj, "_torch_reduce"):  # sparse COO/CSR
+            self.sparse_tensor(obj, path)
         elif isinstance(obj, Tensor):
             self.tensor(obj, path)
         elif isinstance(obj, int) and type(obj) is not bool:

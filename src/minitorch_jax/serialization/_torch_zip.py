@@ -21,6 +21,8 @@ import pickletools
 import zipfile
 
 from .. import _dtype
+from ..sparse._serialize import get_layout as _get_layout
+from ..sparse._serialize import rebuild_sparse_tensor as _rebuild_sparse_tensor
 from ._common import (
     CheckpointError,
     Storage,
@@ -91,6 +93,8 @@ _ALLOWED = {
     ("torch._utils", "_rebuild_parameter_with_state"): rebuild_parameter,
     ("torch._tensor", "_rebuild_from_type_v2"): _rebuild_from_type_v2,
     ("torch", "Tensor"): _TENSOR,
+    ("torch._utils", "_rebuild_sparse_tensor"): _rebuild_sparse_tensor,
+    ("torch.serialization", "_get_layout"): _get_layout,
     ("torch.nn.parameter", "Parameter"): _PARAMETER,
     ("torch", "Size"): _size,
     ("torch", "device"): _device,
