@@ -16,7 +16,8 @@ from ._ops.linalg_extra import LinAlgError
 
 __all__ = [
     "LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eig", "eigh",
-    "eigvals", "eigvalsh", "householder_product", "inv", "inv_ex", "lstsq", "lu", "lu_factor",
+    "eigvals", "eigvalsh", "householder_product", "inv", "inv_ex",
+    "ldl_factor", "ldl_factor_ex", "ldl_solve", "lstsq", "lu", "lu_factor",
     "lu_factor_ex", "lu_solve", "matmul", "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank",
     "multi_dot", "norm", "pinv", "qr", "slogdet", "solve", "solve_ex", "solve_triangular", "svd",
     "svdvals", "tensorinv", "tensorsolve", "vander", "vecdot", "vector_norm",
@@ -53,6 +54,9 @@ eig = _op("linalg_eig")
 eigvals = _op("linalg_eigvals")
 householder_product = _op("linalg_householder_product")
 inv_ex = _op("linalg_inv_ex")
+ldl_factor = _op("linalg_ldl_factor")
+ldl_factor_ex = _op("linalg_ldl_factor_ex")
+ldl_solve = _op("linalg_ldl_solve")
 lu = _op("linalg_lu")
 lu_factor = _op("linalg_lu_factor")
 lu_factor_ex = _op("linalg_lu_factor_ex")

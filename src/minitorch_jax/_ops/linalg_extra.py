@@ -11,7 +11,6 @@ the legacy names are ``mt.`` functions and Tensor methods as in torch. Differenc
   them (``check_errors=True`` of the ``*_ex`` functions); ``lu_factor``, ``lu`` and ``lu_unpack``
   do not check for singular input or bad pivots. A failed ``cholesky_ex`` gives NaN in ``L``
   (torch: the partial factor) and the right ``info``.
-* ``ldl_factor``/``ldl_solve`` (Bunch-Kaufman pivoting) are not provided.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from .._ops import FUNCTIONAL as _FUNCTIONAL
 
 globals().update(_FUNCTIONAL)
 
+from .._ops.nn_grouped_mm import ScalingType, SwizzleType  # noqa: E402, F401
 from ._functional_attention import *  # noqa: E402, F403
 from ._functional_extra import *  # noqa: E402, F403
 
