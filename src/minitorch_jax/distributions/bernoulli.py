@@ -7,7 +7,7 @@ import numbers
 import minitorch_jax as mt
 
 from . import constraints
-from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
 
 __all__ = ["Bernoulli"]
@@ -18,7 +18,7 @@ def _bce(logits, target, reduction):
     return mt.nn.functional.binary_cross_entropy_with_logits(logits, target, reduction=reduction)
 
 
-class Bernoulli(Distribution):
+class Bernoulli(ExponentialFamily):
     """A Bernoulli distribution: 1 with probability ``probs`` (or ``sigmoid(logits)``), else 0.
 
     Args:
@@ -30,6 +30,15 @@ class Bernoulli(Distribution):
     support = constraints.boolean
     has_enumerate_support = True
     _expand_params = ("probs", "logits", "_param")
+
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self):
+        return (self.logits,)
+
+    def _log_normalizer(self, x):
+        return mt.nn.functional.softplus(x)
 
     def __init__(self, probs=None, logits=None, validate_args=None):
         if (probs is None) == (logits is None):

@@ -9,7 +9,7 @@ import minitorch_jax as mt
 
 from . import constraints
 from ._standard_gamma import standard_gamma
-from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .utils import broadcast_all
 
 __all__ = ["Beta"]
@@ -19,7 +19,7 @@ def _lbeta(a, b):
     return mt.lgamma(a) + mt.lgamma(b) - mt.lgamma(a + b)
 
 
-class Beta(Distribution):
+class Beta(ExponentialFamily):
     """The beta distribution on ``[0, 1]`` with density proportional to ``x^(a-1) (1-x)^(b-1)``.
 
     Args:
@@ -30,6 +30,13 @@ class Beta(Distribution):
     arg_constraints = {"concentration1": constraints.positive, "concentration0": constraints.positive}
     support = constraints.unit_interval
     has_rsample = True
+
+    @property
+    def _natural_params(self):
+        return (self.concentration1, self.concentration0)
+
+    def _log_normalizer(self, x, y):
+        return mt.lgamma(x) + mt.lgamma(y) - mt.lgamma(x + y)
 
     def __init__(self, concentration1, concentration0, validate_args=None):
         scalar = isinstance(concentration1, numbers.Number) and isinstance(concentration0, numbers.Number)

@@ -3,9 +3,9 @@ sample. ``constraint.check(value)`` returns a bool Tensor of the batch shape (ev
 
 Instances: ``real, real_vector, positive, nonnegative, unit_interval, simplex, boolean,
 nonnegative_integer, positive_integer, lower_cholesky, lower_triangular, positive_definite,
-positive_semidefinite, symmetric, square, one_hot, dependent``; factories: ``interval,
+positive_semidefinite, symmetric, square, one_hot, corr_cholesky, dependent``; factories: ``interval,
 half_open_interval, greater_than, greater_than_eq, less_than, integer_interval, independent,
-dependent_property, multinomial``.
+dependent_property, multinomial, cat, stack``.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ import minitorch_jax as mt
 from .utils import all_true
 
 __all__ = [
-    "Constraint", "boolean", "dependent", "dependent_property", "greater_than", "greater_than_eq",
-    "half_open_interval", "independent", "integer_interval", "interval", "is_dependent", "less_than",
-    "lower_cholesky", "lower_triangular", "multinomial", "nonnegative", "nonnegative_integer", "one_hot",
-    "positive", "positive_definite", "positive_integer", "positive_semidefinite", "real", "real_vector",
-    "simplex", "square", "symmetric", "unit_interval",
+    "Constraint", "MixtureSameFamilyConstraint", "boolean", "cat", "corr_cholesky", "dependent",
+    "dependent_property", "greater_than", "greater_than_eq", "half_open_interval", "independent",
+    "integer_interval", "interval", "is_dependent", "less_than", "lower_cholesky", "lower_triangular",
+    "multinomial", "nonnegative", "nonnegative_integer", "one_hot", "positive", "positive_definite",
+    "positive_integer", "positive_semidefinite", "real", "real_vector", "simplex", "square", "stack",
+    "symmetric", "unit_interval",
 ]
 
 
@@ -288,6 +289,106 @@ class _PositiveDefinite(_Symmetric):
         return mt.linalg.cholesky_ex(value).info == 0
 
 
+class _CorrCholesky(Constraint):
+    """Lower-triangular matrices with positive diagonal and unit-norm rows (Cholesky factors of
+    correlation matrices)."""
+
+    event_dim = 2
+
+    def check(self, value):
+        tol = mt.finfo(value.dtype).eps * value.shape[-1] * 10
+        row_norm = mt.linalg.norm(value.detach(), dim=-1)
+        unit_rows = ((row_norm - 1).abs() <= tol).all(-1)
+        return _LowerCholesky().check(value) & unit_rows
+
+
+class _Cat(Constraint):
+    """Apply constraints ``cseq`` to consecutive chunks (of sizes ``lengths``) along ``dim``."""
+
+    def __init__(self, cseq, dim=0, lengths=None):
+        self.cseq = list(cseq)
+        if not all(isinstance(c, Constraint) for c in self.cseq):
+            raise TypeError("cat(): every element of cseq must be a Constraint")
+        self.lengths = [1] * len(self.cseq) if lengths is None else list(lengths)
+        if len(self.lengths) != len(self.cseq):
+            raise ValueError(f"cat(): got {len(self.cseq)} constraints but {len(self.lengths)} lengths")
+        self.dim = dim
+
+    @property
+    def is_discrete(self):
+        return any(c.is_discrete for c in self.cseq)
+
+    @property
+    def event_dim(self):
+        return max(c.event_dim for c in self.cseq)
+
+    def check(self, value):
+        checks, start = [], 0
+        for c, n in zip(self.cseq, self.lengths):
+            checks.append(c.check(value.narrow(self.dim, start, n)))
+            start += n
+        return mt.cat(checks, self.dim)
+
+
+class _Stack(Constraint):
+    """Apply constraints ``cseq`` to the slices ``value.select(dim, i)``."""
+
+    def __init__(self, cseq, dim=0):
+        self.cseq = list(cseq)
+        if not all(isinstance(c, Constraint) for c in self.cseq):
+            raise TypeError("stack(): every element of cseq must be a Constraint")
+        self.dim = dim
+
+    @property
+    def is_discrete(self):
+        return any(c.is_discrete for c in self.cseq)
+
+    @property
+    def event_dim(self):
+        dim = max(c.event_dim for c in self.cseq)
+        return dim + 1 if self.dim + dim < 0 else dim
+
+    def check(self, value):
+        if not -value.dim() <= self.dim < value.dim():
+            raise ValueError(f"stack(): dim {self.dim} out of range for a value of {value.dim()} dims")
+        return mt.stack([c.check(value.select(self.dim, i)) for i, c in enumerate(self.cseq)], self.dim)
+
+
+class _ConstraintArgumentError(TypeError, AssertionError):
+    """A bad constraint argument: a TypeError that is also the AssertionError torch raises."""
+
+
+class MixtureSameFamilyConstraint(Constraint):
+    """The support of ``MixtureSameFamily``: ``base_constraint`` (the components' support) checked on
+    a value padded with a component dim.
+
+    Args:
+        base_constraint (Constraint): the component distribution's support.
+    """
+
+    def __init__(self, base_constraint):
+        if not isinstance(base_constraint, Constraint):
+            raise _ConstraintArgumentError("base_constraint must be a Constraint, got "
+                                           f"{type(base_constraint).__name__}")
+        self.base_constraint = base_constraint
+
+    @property
+    def is_discrete(self):
+        return self.base_constraint.is_discrete
+
+    @property
+    def event_dim(self):
+        return self.base_constraint.event_dim
+
+    def check(self, value):
+        value = value.unsqueeze(-1 - self.event_dim)
+        result = self.base_constraint.check(value)
+        return result.reshape(tuple(result.shape[:-1]) + (-1,)).all(-1)
+
+    def __repr__(self):
+        return f"MixtureSameFamilyConstraint({self.base_constraint!r})"
+
+
 dependent = _Dependent()
 dependent_property = _DependentProperty
 independent = _IndependentConstraint
@@ -314,3 +415,6 @@ positive_semidefinite = _PositiveSemidefinite()
 positive_definite = _PositiveDefinite()
 square = _Square()
 symmetric = _Symmetric()
+corr_cholesky = _CorrCholesky()
+cat = _Cat
+stack = _Stack

@@ -14,13 +14,13 @@ import numbers
 import minitorch_jax as mt
 
 from . import constraints
-from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .utils import all_true, broadcast_all, clamp_probs, lazy_property, logits_to_probs, probs_to_logits
 
 __all__ = ["ContinuousBernoulli"]
 
 
-class ContinuousBernoulli(Distribution):
+class ContinuousBernoulli(ExponentialFamily):
     """A continuous Bernoulli distribution on ``[0, 1]`` parameterized by ``probs`` or ``logits``
     (``probs`` is not the mean: see ``mean``).
 
@@ -35,6 +35,18 @@ class ContinuousBernoulli(Distribution):
     has_rsample = True
     _mean_carrier_measure = 0
     _expand_params = ("probs", "logits", "_param")
+
+    @property
+    def _natural_params(self):
+        return (self.logits,)
+
+    def _log_normalizer(self, x):
+        """``log C`` as a function of the logits ``x`` (Taylor expansion near 0, as torch)."""
+        outside = (x <= self._lims[0] - 0.5) | (x > self._lims[1] - 0.5)
+        cut = mt.where(outside, x, (self._lims[0] - 0.5) * mt.ones_like(x))
+        std = mt.log(mt.abs(mt.expm1(cut))) - mt.log(mt.abs(cut))
+        taylor = 0.5 * x + x.pow(2) / 24.0 - x.pow(4) / 2880.0
+        return mt.where(outside, std, taylor)
 
     def __init__(self, probs=None, logits=None, lims=(0.499, 0.501), validate_args=None):
         if (probs is None) == (logits is None):

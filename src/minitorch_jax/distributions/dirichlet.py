@@ -8,12 +8,12 @@ import minitorch_jax as mt
 from .._tensor import Tensor
 from . import constraints
 from ._standard_gamma import standard_gamma
-from .distribution import Distribution
+from .exp_family import ExponentialFamily
 
 __all__ = ["Dirichlet"]
 
 
-class Dirichlet(Distribution):
+class Dirichlet(ExponentialFamily):
     """The Dirichlet distribution over the probability simplex, parameterized by ``concentration``.
 
     Args:
@@ -24,6 +24,13 @@ class Dirichlet(Distribution):
     arg_constraints = {"concentration": constraints.independent(constraints.positive, 1)}
     support = constraints.simplex
     has_rsample = True
+
+    @property
+    def _natural_params(self):
+        return (self.concentration,)
+
+    def _log_normalizer(self, x):
+        return mt.lgamma(x).sum(-1) - mt.lgamma(x.sum(-1))
 
     def __init__(self, concentration, validate_args=None):
         if not isinstance(concentration, Tensor) or concentration.dim() < 1:

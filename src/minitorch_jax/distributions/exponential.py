@@ -7,13 +7,13 @@ import jax
 import minitorch_jax as mt
 
 from . import constraints
-from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .utils import broadcast_all, jax_sample
 
 __all__ = ["Exponential"]
 
 
-class Exponential(Distribution):
+class Exponential(ExponentialFamily):
     """The exponential distribution with density ``rate * exp(-rate * x)`` on ``x >= 0``.
 
     Args:
@@ -24,6 +24,15 @@ class Exponential(Distribution):
     arg_constraints = {"rate": constraints.positive}
     support = constraints.nonnegative
     has_rsample = True
+
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self):
+        return (-self.rate,)
+
+    def _log_normalizer(self, x):
+        return -mt.log(-x)
 
     def __init__(self, rate, validate_args=None):
         (self.rate,) = broadcast_all(rate)

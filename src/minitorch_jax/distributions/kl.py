@@ -5,7 +5,9 @@ Independent, MultivariateNormal, Beta, Gamma, Dirichlet, Exponential, Laplace, L
 Geometric, Gumbel, Binomial, HalfNormal, Pareto, LowRankMultivariateNormal (same pairs), plus
 Exponential-Gamma, LowRankMultivariateNormal-MultivariateNormal (both ways), Pareto against
 Exponential, Gamma, Normal, Uniform and Beta, and Uniform against Pareto (others against Pareto are
-infinite). Dispatch picks the most specific
+infinite); ``kl_extra`` (imported at the end) adds the rest of torch's registry: ExponentialFamily
+(Bregman), TransformedDistribution, Cauchy and the Beta/ContinuousBernoulli/Exponential/Gamma/Gumbel/
+Laplace/Normal/Uniform cross pairs. Dispatch picks the most specific
 registered pair by the types' MROs, like torch.
 """
 
@@ -310,3 +312,5 @@ def _infinite(p, q):
 for _p, _q in ((Pareto, Uniform), (Pareto, Beta), (Beta, Pareto), (Exponential, Pareto), (Gamma, Pareto),
                (Gumbel, Pareto), (Laplace, Pareto), (Normal, Pareto)):
     register_kl(_p, _q)(_infinite)
+
+from . import kl_extra  # noqa: E402,F401  (more pairs: registered on import)

@@ -20,28 +20,7 @@ from .distribution import Distribution
 __all__ = ["MixtureSameFamily"]
 
 
-class _MixtureSameFamilyConstraint(constraints.Constraint):
-    """The component support, checked on a value padded with a component dim."""
-
-    def __init__(self, base):
-        self.base_constraint = base
-        super().__init__()
-
-    @property
-    def is_discrete(self):
-        return self.base_constraint.is_discrete
-
-    @property
-    def event_dim(self):
-        return self.base_constraint.event_dim
-
-    def check(self, value):
-        value = value.unsqueeze(-1 - self.event_dim)
-        result = self.base_constraint.check(value)
-        return result.reshape(tuple(result.shape[:-1]) + (-1,)).all(-1)
-
-    def __repr__(self):
-        return f"MixtureSameFamilyConstraint({self.base_constraint!r})"
+_MixtureSameFamilyConstraint = constraints.MixtureSameFamilyConstraint
 
 
 class MixtureSameFamily(Distribution):

@@ -9,7 +9,7 @@ from . import constraints
 from .categorical import Categorical
 from .distribution import Distribution
 
-__all__ = ["OneHotCategorical"]
+__all__ = ["OneHotCategorical", "OneHotCategoricalStraightThrough"]
 
 
 class OneHotCategorical(Distribution):
@@ -90,3 +90,20 @@ class OneHotCategorical(Distribution):
         if expand:
             values = values.expand((n,) + tuple(self.batch_shape) + (n,))
         return values
+
+
+class OneHotCategoricalStraightThrough(OneHotCategorical):
+    """``OneHotCategorical`` with a straight-through ``rsample``: the forward value is a one-hot sample,
+    the gradient is that of ``probs`` (Bengio et al., 2013).
+
+    Args:
+        probs (Tensor): event probabilities. logits (Tensor): event log-odds. validate_args (bool).
+    """
+
+    has_rsample = True
+
+    def rsample(self, sample_shape=()):
+        """A one-hot sample whose gradient w.r.t. the parameters is that of ``probs``."""
+        samples = self.sample(sample_shape)
+        probs = self._categorical.probs
+        return samples + (probs - probs.detach())

@@ -5,13 +5,13 @@ from __future__ import annotations
 import minitorch_jax as mt
 
 from . import constraints
-from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .utils import broadcast_all
 
 __all__ = ["Poisson"]
 
 
-class Poisson(Distribution):
+class Poisson(ExponentialFamily):
     """The Poisson distribution: counts with mean ``rate``. Samples have ``rate``'s float dtype.
 
     Args:
@@ -20,6 +20,13 @@ class Poisson(Distribution):
 
     arg_constraints = {"rate": constraints.nonnegative}
     support = constraints.nonnegative_integer
+
+    @property
+    def _natural_params(self):
+        return (mt.log(self.rate),)
+
+    def _log_normalizer(self, x):
+        return mt.exp(x)
 
     def __init__(self, rate, validate_args=None):
         (self.rate,) = broadcast_all(rate)

@@ -1,7 +1,8 @@
 """``TransformedDistribution(base_distribution, transforms)``
 (``torch.distributions.transformed_distribution``)
-for elementwise transforms (see ``transforms``): samples are ``transforms`` applied to base samples,
-``log_prob`` adds the log-Jacobians. Also ``LogNormal`` (``Normal`` through ``ExpTransform``)."""
+for any transforms (see ``transforms``; event dims are reconciled as in torch): samples are
+``transforms`` applied to base samples, ``log_prob`` adds the log-Jacobians. Also ``LogNormal``
+(``Normal`` through ``ExpTransform``)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import minitorch_jax as mt
 
 from . import constraints
 from .distribution import Distribution
+from .independent import Independent
 from .normal import Normal
-from .transforms import ExpTransform, Transform
+from .transforms import ComposeTransform, ExpTransform, Transform
 from .utils import sum_rightmost
 
 __all__ = ["TransformedDistribution", "LogNormal"]
@@ -32,19 +34,34 @@ class TransformedDistribution(Distribution):
             transforms = [transforms]
         elif not (isinstance(transforms, list) and all(isinstance(t, Transform) for t in transforms)):
             raise ValueError(f"transforms must be a Transform or a list of Transforms, but was {transforms}")
-        for t in transforms:
-            if t.event_dim != 0:
-                raise NotImplementedError("TransformedDistribution: only elementwise transforms "
-                                          f"(event_dim 0) are supported, got {t!r} (event_dim {t.event_dim})")
         self.transforms = transforms
+        base_shape = tuple(base_distribution.batch_shape) + tuple(base_distribution.event_shape)
+        base_event_dim = len(base_distribution.event_shape)
+        chain = ComposeTransform(transforms)
+        if len(base_shape) < chain.domain.event_dim:
+            raise ValueError(f"base_distribution needs to have shape with size at least "
+                             f"{chain.domain.event_dim}, but got {mt.Size(base_shape)}.")
+        forward_shape = tuple(chain.forward_shape(mt.Size(base_shape)))
+        expanded = tuple(chain.inverse_shape(mt.Size(forward_shape)))
+        if expanded != base_shape:
+            base_distribution = base_distribution.expand(expanded[:len(expanded) - base_event_dim])
+        extra = chain.domain.event_dim - base_event_dim
+        if extra > 0:
+            base_distribution = Independent(base_distribution, extra)
         self.base_dist = base_distribution
-        super().__init__(base_distribution.batch_shape, base_distribution.event_shape,
-                         validate_args=validate_args)
+        change = chain.codomain.event_dim - chain.domain.event_dim
+        event_dim = max(chain.codomain.event_dim, base_event_dim + change)
+        cut = len(forward_shape) - event_dim
+        super().__init__(forward_shape[:cut], forward_shape[cut:], validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = type(self).__new__(type(self)) if _instance is None else _instance
         new.__dict__.update(self.__dict__)
-        new.base_dist = self.base_dist.expand(batch_shape)
+        shape = mt.Size(tuple(batch_shape) + tuple(self.event_shape))
+        for t in reversed(self.transforms):
+            shape = t.inverse_shape(shape)
+        n = len(shape) - len(self.base_dist.event_shape)
+        new.base_dist = self.base_dist.expand(tuple(shape)[:n])
         new._batch_shape = mt.Size(tuple(batch_shape))
         return new
 
@@ -82,9 +99,11 @@ class TransformedDistribution(Distribution):
         y = value
         for t in reversed(self.transforms):
             x = t.inv(y)
-            log_prob = log_prob - sum_rightmost(t.log_abs_det_jacobian(x, y), event_dim)
+            event_dim += t.domain.event_dim - t.codomain.event_dim
+            log_prob = log_prob - sum_rightmost(t.log_abs_det_jacobian(x, y), event_dim - t.domain.event_dim)
             y = x
-        return log_prob + self.base_dist.log_prob(y)
+        base_lp = self.base_dist.log_prob(y)
+        return log_prob + sum_rightmost(base_lp, event_dim - len(self.base_dist.event_shape))
 
     def _monotonize_cdf(self, value):
         sign = 1

@@ -1,8 +1,12 @@
-"""Elementwise bijections (``torch.distributions.transforms``) for ``TransformedDistribution``:
-``ExpTransform, AffineTransform, SigmoidTransform, TanhTransform, PowerTransform, AbsTransform,
-ComposeTransform``
-and ``identity_transform``. Transforms with ``event_dim > 0`` (Softmax, StickBreaking, Cholesky ...)
-are not implemented here.
+"""Bijections (``torch.distributions.transforms``) for ``TransformedDistribution`` and the constraint
+registries: elementwise ``ExpTransform, AffineTransform, SigmoidTransform, TanhTransform, PowerTransform,
+AbsTransform, SoftplusTransform``, composition ``ComposeTransform`` and ``identity_transform``, and (in
+``_transforms_event``) the event-shaped ``SoftmaxTransform, StickBreakingTransform, ReshapeTransform,
+IndependentTransform, CatTransform, StackTransform, LowerCholeskyTransform, PositiveDefiniteTransform,
+CorrCholeskyTransform, CumulativeDistributionTransform``.
+
+``cache_size`` is accepted (0 or 1) for torch compatibility; values are recomputed rather than cached
+(JAX arrays are immutable and recomputation is cheap and jit-safe).
 """
 
 from __future__ import annotations
@@ -13,35 +17,79 @@ import numbers
 import minitorch_jax as mt
 
 from . import constraints
+from .utils import sum_rightmost
 
 __all__ = ["Transform", "ExpTransform", "AffineTransform", "SigmoidTransform", "TanhTransform",
-           "PowerTransform", "AbsTransform", "ComposeTransform", "identity_transform"]
+           "PowerTransform", "AbsTransform", "SoftplusTransform", "ComposeTransform", "identity_transform"]
+
+
+def _same(a, b) -> bool:
+    """Whether two parameters (numbers or Tensors) are equal everywhere."""
+    if isinstance(a, numbers.Number) and isinstance(b, numbers.Number):
+        return a == b
+    if isinstance(a, mt.Tensor) and isinstance(b, mt.Tensor):
+        if a is b:
+            return True
+        try:
+            return bool((a == b).all())
+        except Exception:
+            return False
+    return False
 
 
 class Transform:
-    """An invertible elementwise map ``y = f(x)`` with ``log_abs_det_jacobian(x, y)``.
+    """An invertible map ``y = f(x)`` with ``log_abs_det_jacobian(x, y)``.
 
     Subclasses define ``_call``, ``_inverse``, ``log_abs_det_jacobian``, ``domain``, ``codomain``
-    and ``sign`` (+1 increasing, -1 decreasing).
+    (constraints whose ``event_dim`` says how many rightmost dims one application acts on),
+    ``sign`` (+1 increasing, -1 decreasing; elementwise bijections only) and, when the map changes
+    the shape, ``forward_shape``/``inverse_shape``.
+
+    Args:
+        cache_size (int): 0 or 1 (accepted for torch compatibility; nothing is cached).
     """
 
-    bijective = True
+    bijective = False
     domain = constraints.real
     codomain = constraints.real
-    sign = 1
 
     def __init__(self, cache_size=0):
+        if cache_size not in (0, 1):
+            raise ValueError("cache_size must be 0 or 1")
+        self._cache_size = cache_size
         self._inv = None
 
     @property
     def event_dim(self):
         """Event dims the map acts on (0: elementwise)."""
-        return self.domain.event_dim
+        if self.domain.event_dim == self.codomain.event_dim:
+            return self.domain.event_dim
+        raise ValueError("Please use either .domain.event_dim or .codomain.event_dim")
+
+    @property
+    def sign(self):
+        """+1 or -1 for monotone elementwise bijections."""
+        raise NotImplementedError
 
     @property
     def inv(self):
-        """The inverse transform."""
-        return _InverseTransform(self)
+        """The inverse transform (``inv.inv is self``; the same object on every access)."""
+        inv = self.__dict__.get("_inv_transform")
+        if inv is None:
+            inv = self.__dict__["_inv_transform"] = _InverseTransform(self)
+        return inv
+
+    def with_cache(self, cache_size=1):
+        """This transform with another ``cache_size`` (no-op here: nothing is cached)."""
+        return self
+
+    def __eq__(self, other):
+        return self is other
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
+
+    __hash__ = object.__hash__
 
     def __call__(self, x):
         return self._call(x)
@@ -56,14 +104,24 @@ class Transform:
         raise NotImplementedError
 
     def log_abs_det_jacobian(self, x, y):
-        """``log |dy/dx|`` elementwise."""
+        """``log |dy/dx|``, summed over the ``event_dim`` rightmost dims."""
         raise NotImplementedError
+
+    def forward_shape(self, shape):
+        """The output shape for an input of ``shape``."""
+        return shape
+
+    def inverse_shape(self, shape):
+        """The input shape for an output of ``shape``."""
+        return shape
 
     def __repr__(self):
         return type(self).__name__ + "()"
 
 
 class _InverseTransform(Transform):
+    """The inverse of ``transform`` (``transform.inv``)."""
+
     def __init__(self, transform):
         super().__init__()
         self._inv = transform
@@ -77,12 +135,21 @@ class _InverseTransform(Transform):
         return self._inv.domain
 
     @property
+    def bijective(self):
+        return self._inv.bijective
+
+    @property
     def sign(self):
         return self._inv.sign
 
     @property
     def inv(self):
         return self._inv
+
+    def __eq__(self, other):
+        return isinstance(other, _InverseTransform) and self._inv == other._inv
+
+    __hash__ = object.__hash__
 
     def __call__(self, x):
         return self._inv._inverse(x)
@@ -93,22 +160,29 @@ class _InverseTransform(Transform):
     def log_abs_det_jacobian(self, x, y):
         return -self._inv.log_abs_det_jacobian(y, x)
 
+    def forward_shape(self, shape):
+        return self._inv.inverse_shape(shape)
 
-class _Identity(Transform):
-    def _call(self, x):
-        return x
+    def inverse_shape(self, shape):
+        return self._inv.forward_shape(shape)
 
-    def _inverse(self, y):
-        return y
-
-    def log_abs_det_jacobian(self, x, y):
-        return mt.zeros_like(x)
+    def __repr__(self):
+        return f"_InverseTransform({self._inv!r})"
 
 
-identity_transform = _Identity()
+class _Elementwise(Transform):
+    """A monotone increasing elementwise bijection; equal to any instance of the same class."""
+
+    bijective = True
+    sign = 1
+
+    def __eq__(self, other):
+        return type(other) is type(self)
+
+    __hash__ = object.__hash__
 
 
-class ExpTransform(Transform):
+class ExpTransform(_Elementwise):
     """``y = exp(x)``."""
 
     codomain = constraints.positive
@@ -123,8 +197,8 @@ class ExpTransform(Transform):
         return x
 
 
-class SigmoidTransform(Transform):
-    """``y = sigmoid(x)``."""
+class SigmoidTransform(_Elementwise):
+    """``y = sigmoid(x)`` (clamped into the open unit interval)."""
 
     codomain = constraints.unit_interval
 
@@ -142,7 +216,7 @@ class SigmoidTransform(Transform):
         return -sp(-x) - sp(x)
 
 
-class TanhTransform(Transform):
+class TanhTransform(_Elementwise):
     """``y = tanh(x)``."""
 
     codomain = constraints.interval(-1.0, 1.0)
@@ -157,12 +231,34 @@ class TanhTransform(Transform):
         return 2.0 * (math.log(2.0) - x - mt.nn.functional.softplus(-2.0 * x))
 
 
+class SoftplusTransform(_Elementwise):
+    """``y = log(1 + exp(x))``; inverse ``x = y + log(-expm1(-y))``."""
+
+    codomain = constraints.positive
+
+    def _call(self, x):
+        return mt.nn.functional.softplus(x)
+
+    def _inverse(self, y):
+        return y + mt.log(-mt.expm1(-y))
+
+    def log_abs_det_jacobian(self, x, y):
+        return -mt.nn.functional.softplus(-x)
+
+
+def _param_shape(p):
+    return tuple(p.shape) if isinstance(p, mt.Tensor) else ()
+
+
 class AffineTransform(Transform):
     """``y = loc + scale * x`` (elementwise; ``event_dim`` extra dims are summed in the log-det).
 
     Args:
         loc (Tensor or float): shift. scale (Tensor or float): scale. event_dim (int): event dims.
+        cache_size (int): accepted for torch compatibility.
     """
+
+    bijective = True
 
     def __init__(self, loc, scale, event_dim=0, cache_size=0):
         super().__init__(cache_size)
@@ -181,6 +277,12 @@ class AffineTransform(Transform):
         return constraints.independent(constraints.real, self._event_dim)
 
     codomain = domain
+
+    def __eq__(self, other):
+        return (isinstance(other, AffineTransform) and _same(self.loc, other.loc)
+                and _same(self.scale, other.scale))
+
+    __hash__ = object.__hash__
 
     @property
     def sign(self):
@@ -204,16 +306,31 @@ class AffineTransform(Transform):
             result = result.reshape(tuple(result.shape[:result.dim() - self._event_dim]) + (-1,)).sum(-1)
         return result
 
+    def forward_shape(self, shape):
+        return mt.Size(mt.broadcast_shapes(tuple(shape), _param_shape(self.loc), _param_shape(self.scale)))
+
+    inverse_shape = forward_shape
+
 
 class PowerTransform(Transform):
-    """``y = x ** exponent`` on positive reals."""
+    """``y = x ** exponent`` on positive reals.
+
+    Args:
+        exponent (Tensor or float): the power. cache_size (int): accepted for torch compatibility.
+    """
 
     domain = constraints.positive
     codomain = constraints.positive
+    bijective = True
 
     def __init__(self, exponent, cache_size=0):
         super().__init__(cache_size)
         self.exponent = exponent
+
+    def __eq__(self, other):
+        return isinstance(other, PowerTransform) and _same(self.exponent, other.exponent)
+
+    __hash__ = object.__hash__
 
     @property
     def sign(self):
@@ -230,11 +347,15 @@ class PowerTransform(Transform):
     def log_abs_det_jacobian(self, x, y):
         return (self.exponent * y / x).abs().log()
 
+    def forward_shape(self, shape):
+        return mt.Size(mt.broadcast_shapes(tuple(shape), _param_shape(self.exponent)))
+
+    inverse_shape = forward_shape
+
 
 class AbsTransform(Transform):
     """``y = |x|`` (not bijective: the inverse returns the non-negative preimage)."""
 
-    bijective = False
     codomain = constraints.positive
 
     def _call(self, x):
@@ -246,23 +367,53 @@ class AbsTransform(Transform):
     def __eq__(self, other):
         return isinstance(other, AbsTransform)
 
-    __hash__ = Transform.__hash__
+    __hash__ = object.__hash__
 
 
 class ComposeTransform(Transform):
-    """Apply ``parts`` in order: ``y = parts[-1](... parts[0](x))``."""
+    """Apply ``parts`` in order: ``y = parts[-1](... parts[0](x))``; event dims are reconciled (a part
+    acting on fewer dims than the whole has its log-det summed over the extra ones).
+
+    Args:
+        parts (list of Transform): the transforms. cache_size (int): accepted for torch compatibility.
+    """
 
     def __init__(self, parts, cache_size=0):
         super().__init__(cache_size)
         self.parts = list(parts)
 
+    def __eq__(self, other):
+        return isinstance(other, ComposeTransform) and self.parts == other.parts
+
+    __hash__ = object.__hash__
+
+    @property
+    def bijective(self):
+        return all(p.bijective for p in self.parts)
+
     @property
     def domain(self):
-        return self.parts[0].domain if self.parts else constraints.real
+        if not self.parts:
+            return constraints.real
+        domain = self.parts[0].domain
+        event_dim = self.parts[-1].codomain.event_dim
+        for p in reversed(self.parts):
+            event_dim = max(event_dim - p.codomain.event_dim + p.domain.event_dim, p.domain.event_dim)
+        if event_dim > domain.event_dim:
+            domain = constraints.independent(domain, event_dim - domain.event_dim)
+        return domain
 
     @property
     def codomain(self):
-        return self.parts[-1].codomain if self.parts else constraints.real
+        if not self.parts:
+            return constraints.real
+        codomain = self.parts[-1].codomain
+        event_dim = self.parts[0].domain.event_dim
+        for p in self.parts:
+            event_dim = max(event_dim - p.domain.event_dim + p.codomain.event_dim, p.codomain.event_dim)
+        if event_dim > codomain.event_dim:
+            codomain = constraints.independent(codomain, event_dim - codomain.event_dim)
+        return codomain
 
     @property
     def sign(self):
@@ -270,6 +421,10 @@ class ComposeTransform(Transform):
         for p in self.parts:
             s = s * p.sign
         return s
+
+    @property
+    def inv(self):
+        return ComposeTransform([p.inv for p in reversed(self.parts)]) if self.parts else self
 
     def _call(self, x):
         for p in self.parts:
@@ -282,9 +437,35 @@ class ComposeTransform(Transform):
         return y
 
     def log_abs_det_jacobian(self, x, y):
-        total = mt.zeros_like(x)
-        for p in self.parts:
-            y = p(x)
-            total = total + p.log_abs_det_jacobian(x, y)
-            x = y
+        if not self.parts:
+            return mt.zeros_like(x)
+        event_dim = self.domain.event_dim
+        total = 0.0
+        for i, p in enumerate(self.parts):
+            y_i = y if i == len(self.parts) - 1 else p(x)
+            total = total + sum_rightmost(p.log_abs_det_jacobian(x, y_i), event_dim - p.domain.event_dim)
+            event_dim += p.codomain.event_dim - p.domain.event_dim
+            x = y_i
         return total
+
+    def forward_shape(self, shape):
+        for p in self.parts:
+            shape = p.forward_shape(shape)
+        return shape
+
+    def inverse_shape(self, shape):
+        for p in reversed(self.parts):
+            shape = p.inverse_shape(shape)
+        return shape
+
+    def __repr__(self):
+        inner = ",\n    ".join(repr(p) for p in self.parts)
+        return f"ComposeTransform(\n    {inner}\n)"
+
+
+identity_transform = ComposeTransform([])
+
+from ._transforms_event import *  # noqa: E402,F401,F403
+from ._transforms_event import __all__ as _event_all  # noqa: E402
+
+__all__ = __all__ + list(_event_all)

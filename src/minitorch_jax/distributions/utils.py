@@ -9,10 +9,12 @@ call of an ``mt.jit``-compiled function (the generator's key is threaded through
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 import minitorch_jax as mt
 
@@ -21,7 +23,8 @@ from .._errors import TracedValueError
 from .._tensor import Tensor, _wrap
 
 __all__ = ["broadcast_all", "probs_to_logits", "logits_to_probs", "clamp_probs", "lazy_property",
-           "all_true", "next_key", "sum_rightmost", "as_size", "euler_constant"]
+           "all_true", "next_key", "sum_rightmost", "as_size", "euler_constant", "vec_to_tril_matrix",
+           "tril_matrix_to_vec"]
 
 euler_constant = 0.57721566490153286060  # Euler-Mascheroni constant
 
@@ -115,3 +118,30 @@ def as_size(shape) -> mt.Size:
 def jax_sample(fn, dtype) -> Tensor:
     """``fn(key)`` (a jax array of samples) drawn with a fresh key, as a Tensor of ``dtype``."""
     return _wrap(fn(next_key()).astype(jnp.dtype(dtype.np if hasattr(dtype, "np") else dtype)))
+
+
+def _tril_gather(n, offset):
+    """Row-major flat indices of the ``tril(offset)`` entries of an ``n x n`` matrix."""
+    rows, cols = np.tril_indices(n, offset)
+    return rows * n + cols
+
+
+def vec_to_tril_matrix(vec, diag=0):
+    """Fill the ``tril(diag)`` part of a square matrix, row by row, from the last dim of ``vec``."""
+    m = vec.shape[-1]
+    n = round((-(1 + 2 * diag) + math.sqrt((1 + 2 * diag) ** 2 + 8 * m + 4 * abs(diag) * (diag + 1))) / 2)
+    flat = _tril_gather(n, diag)
+    if len(flat) != m:
+        raise ValueError(f"vec_to_tril_matrix: a last dim of {m} does not fill the tril({diag}) of a square "
+                         "matrix")
+    pos = np.zeros(n * n, dtype=np.int64)
+    pos[flat] = np.arange(1, m + 1)
+    padded = mt.cat([mt.zeros_like(vec[..., :1]), vec], -1)
+    return padded[..., mt.tensor(pos)].reshape(tuple(vec.shape[:-1]) + (n, n))
+
+
+def tril_matrix_to_vec(mat, diag=0):
+    """The ``tril(diag)`` entries of ``mat``, row by row, along a new last dim."""
+    n = mat.shape[-1]
+    flat = mat.reshape(tuple(mat.shape[:-2]) + (n * n,))
+    return flat[..., mt.tensor(_tril_gather(n, diag))]
