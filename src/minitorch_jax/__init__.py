@@ -92,6 +92,7 @@ globals().update(_FUNCTIONS)
 __version__ = "0.1.0"
 
 from . import (  # noqa: E402  (built on the ops above)
+    accelerator,
     amp,
     backends,
     compiler,
@@ -99,19 +100,27 @@ from . import (  # noqa: E402  (built on the ops above)
     cuda,
     distributed,
     distributions,
+    export,
     fft,
+    futures,
+    hub,
     interop,
     jit,
+    library,
+    mps,
     nn,
     onnx,
     ops,
     optim,
     profiler,
     serialization,
+    signal,
     sparse,
     special,
     testing,
+    types,
     utils,
+    xpu,
 )
 from ._device import get_default_device, set_default_device  # noqa: E402
 from ._ops._layouts import (  # noqa: E402

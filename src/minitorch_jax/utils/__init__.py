@@ -3,4 +3,4 @@
 
 from __future__ import annotations
 
-from . import benchmark, checkpoint, data, dlpack, hooks, tensorboard
+from . import _pytree, benchmark, checkpoint, data, dlpack, flop_counter, hooks, module_tracker, tensorboard
