@@ -718,3 +718,33 @@ def test_program_compiles_once_after_an_eager_warm_up_step():
     loss = F.cross_entropy(model(x), y)
     loss.backward()
     assert not any(p.grad._data.committed or p._data.committed for p in model.parameters())
+
+
+def test_in_place_changes_to_tensor_arguments_reach_the_caller():
+    def step(x, d):
+        d["y"].copy_(x * 2)
+        x.add_(1)
+        x[0] = -1.0
+        return x.sum()
+
+    def run(f):
+        x, d = mt.ones(3), {"y": mt.zeros(3)}
+        outs = [f(x, d).item() for _ in range(3)]
+        return outs, x.tolist(), d["y"].tolist(), x._version
+    eager = run(step)
+    compiled_fn = mt.jit(step)
+    compiled = run(compiled_fn)
+    assert compiled[:3] == eager[:3] and compiled[3] >= 3
+    assert compiled_fn.num_compiles == 1
+
+
+def test_in_place_relu_on_the_input_of_a_compiled_module():
+    mt.manual_seed(0)
+    m = mt.nn.Sequential(mt.nn.ReLU(inplace=True), mt.nn.Linear(3, 2))
+    cm = mt.jit(m)
+    for _ in range(3):
+        x = mt.tensor([-1.0, 2.0, -3.0])
+        y = cm(x)
+        assert x.tolist() == [0.0, 2.0, 0.0]
+        np.testing.assert_allclose(y.detach().numpy(), m(mt.tensor([0.0, 2.0, 0.0])).detach().numpy(),
+                                   rtol=1e-6)

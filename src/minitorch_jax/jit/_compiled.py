@@ -90,7 +90,7 @@ class _Entry:
     """One compiled program and what it needs at call time."""
 
     __slots__ = ("fn", "kind", "out_tree", "out_grad", "diff_idx", "diff_args", "eager", "reason",
-                 "compile_time", "arg_grads", "grad_mask")
+                 "compile_time", "arg_grads", "arg_muts", "grad_mask")
 
     def __init__(self, reason):
         self.fn = None
@@ -103,6 +103,7 @@ class _Entry:
         self.reason = reason
         self.compile_time = 0.0
         self.arg_grads = ()  # argument positions whose .grad a step sets (returned after its outputs)
+        self.arg_muts = ()  # argument positions a call changes in place (returned last)
         self.grad_mask = ()  # per captured tensor: does the step return a .grad for it
 
 
@@ -269,6 +270,7 @@ class CompiledFunction:
         self._gave_up = False
         self._traces = 0
         self._arg_grads = ()
+        self._arg_muts = ()
         self._sigs: dict = {}  # capture signature -> small int (part of the cache key)
         self._hp_cache = None
         self._warmed = False
@@ -513,10 +515,17 @@ class CompiledFunction:
                     for i in diff_idx:  # JAX differentiates; the tape stays off inside
                         cap.tensors[i].requires_grad = False
                 a, kw = _rebuild_args(spec, arg_arrays, static_args)
+                arg_leaves = _leaf_objects(a, kw, static_args)
+                arg_before = [t._data if isinstance(t, Tensor) else None for t in arg_leaves]
                 before = _autograd_graph.BACKWARD_RUNS[0]
                 with set_grad_enabled(grad_mode and mode != "diff"):
                     out = fn(*a, **kw)
                 ran_backward = _autograd_graph.BACKWARD_RUNS[0] != before
+                # tensor arguments changed in place (x.add_(1), y.copy_(...), x[0] = ...): their new
+                # values are returned last, and written into the caller's tensors (as eager code would)
+                outer._arg_muts = tuple(i for i, t in enumerate(arg_leaves)
+                                        if isinstance(t, Tensor) and t._data is not arg_before[i])
+                muts = [jax.lax.stop_gradient(arg_leaves[i]._data) for i in outer._arg_muts]
                 arrays, tensors = [], []
                 out_spec = _flatten_out(out, arrays, tensors)
                 if mode == "probe" and not ran_backward and grad_mode and any(
@@ -548,9 +557,9 @@ class CompiledFunction:
                     inexact = [i for i, x in enumerate(arrays) if _dtype.is_inexact(x.dtype)]
                     outer._meta = outer._meta + (inexact,)
                     return [arrays[i] for i in inexact], ([x for i,
-                                                           x in enumerate(arrays) if i not in inexact],
+                                                           x in enumerate(arrays) if i not in inexact] + muts,
                                                           new_state)
-                return arrays, new_state
+                return arrays + muts, new_state
             finally:
                 TRACING.depth -= 1
                 swap.restore()
@@ -642,6 +651,7 @@ class CompiledFunction:
             cap.hp_f64 = _holds_float64(cap)  # (the state's dtypes may have changed: model.double())
             meta = self._meta
             entry.out_tree = meta[0]
+            entry.arg_muts = self._arg_muts
             if entry.kind == "step":
                 entry.arg_grads = self._arg_grads
                 entry.grad_mask = self._grad_mask
@@ -652,6 +662,13 @@ class CompiledFunction:
                                   "reason": "guard failed: captured state shapes/dtypes changed",
                                   "time": 0.0,
                                   "program": "forward+backward" if entry.kind == "diff" else "step"})
+        mutated = ()
+        if entry.arg_muts:
+            k = len(entry.arg_muts)
+            if entry.kind == "step":
+                outs, mutated = outs[:-k], outs[-k:]
+            else:
+                other_outs, mutated = other_outs[:-k], other_outs[-k:]
         if entry.kind == "step":
             if entry.arg_grads:
                 n = len(outs) - len(entry.arg_grads)
@@ -668,6 +685,8 @@ class CompiledFunction:
             self._write_grads(entry, tensors, grads)
         for gen, k in zip(cap.generators, keys):
             gen._key = k
+        if mutated:  # after the state: a tensor argument may also be captured state (in a dict argument)
+            _write_arg_muts(entry.arg_muts, mutated, args, kwargs, self.static_argnums)
         return _unflatten_out(entry.out_tree, iter(result))
 
     @staticmethod
@@ -803,6 +822,15 @@ def _leaf_objects(args, kwargs, static_argnums):
     for k in sorted(kwargs):
         walk(kwargs[k])
     return out
+
+
+def _write_arg_muts(idx, arrays, args, kwargs, static_argnums) -> None:
+    """Give the caller's tensor arguments the values the step wrote into them in place."""
+    leaves = _leaf_objects(args, kwargs, static_argnums)
+    for i, a in zip(idx, arrays):
+        t = leaves[i]
+        t._data = a
+        t._version += 1
 
 
 def _accumulate_arg_grads(idx, grads, args, kwargs, static_argnums) -> None:
