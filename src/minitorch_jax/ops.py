@@ -29,12 +29,13 @@ here every table op is ONE call, reported under the ATen name torch's decomposit
 ``x ** 2`` -> ``aten.pow.Tensor_Scalar``, ``2 - x`` -> ``aten.rsub.Scalar``, ``x[...]`` ->
 ``aten.index.Tensor`` / ``aten.slice.Tensor``, dropout -> ``aten.native_dropout.default``.
 The views torch reports around these (``aten.t``, ``aten.view``, ``aten.expand``) are not reported.
-No custom op registration (``torch.library``) and no other namespaces than ``aten``.
+Custom ops defined with ``mt.library`` (``custom_op("mylib::myop", ...)``, ``Library("mylib", "DEF")``)
+appear as ``mt.ops.mylib.myop`` (and ``.default``) through :func:`namespace`.
 """
 
 from __future__ import annotations
 
-__all__ = ["aten", "OpOverloadPacket", "OpOverload", "aten_overload"]
+__all__ = ["aten", "OpOverloadPacket", "OpOverload", "aten_overload", "namespace"]
 
 # overloads (besides "default") that the reporter can name, per ATen name
 _ARITH = ("add", "sub", "mul", "div")  # torch wraps a Python scalar: always .Tensor
@@ -81,7 +82,7 @@ class OpOverload:
 
     def name(self) -> str:
         """The qualified name, ``'aten::mm'`` (``'aten::add.Tensor'`` for a named overload)."""
-        base = f"aten::{self.overloadpacket._name}"
+        base = f"{self.overloadpacket._ns}::{self.overloadpacket._name}"
         return base if self._overloadname == "default" else f"{base}.{self._overloadname}"
 
     @property
@@ -93,10 +94,11 @@ class OpOverload:
         return self.overloadpacket(*args, **kwargs)
 
     def __repr__(self) -> str:
-        return f"<OpOverload(op='aten.{self.overloadpacket._name}', overload='{self._overloadname}')>"
+        pk = self.overloadpacket
+        return f"<OpOverload(op='{pk._ns}.{pk._name}', overload='{self._overloadname}')>"
 
     def __str__(self) -> str:
-        return f"aten.{self.overloadpacket._name}.{self._overloadname}"
+        return f"{self.overloadpacket._ns}.{self.overloadpacket._name}.{self._overloadname}"
 
 
 class OpOverloadPacket:
@@ -104,6 +106,8 @@ class OpOverloadPacket:
 
     Its overloads are attributes (``.default``, ``.Tensor`` ...); calling it runs the op.
     """
+
+    _ns = "aten"
 
     def __init__(self, name: str, fn):
         self._name = name
@@ -133,13 +137,13 @@ class OpOverloadPacket:
         return self._resolve()(*args, **kwargs)
 
     def __getattr__(self, name):
-        raise AttributeError(f"The underlying op of 'aten.{self._name}' has no overload name '{name}'")
+        raise AttributeError(f"The underlying op of '{self._ns}.{self._name}' has no overload name '{name}'")
 
     def __repr__(self) -> str:
-        return f"<OpOverloadPacket(op='aten.{self._name}')>"
+        return f"<OpOverloadPacket(op='{self._ns}.{self._name}')>"
 
     def __str__(self) -> str:
-        return f"aten.{self._name}"
+        return f"{self._ns}.{self._name}"
 
 
 class _OpNamespace:
@@ -181,6 +185,43 @@ class _OpNamespace:
 
 
 aten = _OpNamespace("aten")
+
+
+class _CustomNamespace:
+    """``mt.ops.<ns>`` for a namespace of user-defined ops (``mt.library``): one attribute per op."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise AttributeError(f"'_OpNamespace' '{self.name}' object has no attribute '{name}'")
+
+    def __repr__(self) -> str:
+        return f"<module 'minitorch_jax.ops.{self.name}' from 'minitorch_jax.ops'>"
+
+
+_NAMESPACES: dict = {}
+
+
+def namespace(name: str, create: bool = True):
+    """The ``mt.ops.<name>`` namespace object that ``mt.library`` puts user-defined op packets on
+    (``setattr(namespace("mylib"), "myop", packet)``); created on first use. None if absent and not
+    ``create``."""
+    if name == "aten":
+        return aten
+    ns = _NAMESPACES.get(name)
+    if ns is None and create:
+        ns = _NAMESPACES[name] = _CustomNamespace(name)
+    return ns
+
+
+def __getattr__(name: str):
+    ns = _NAMESPACES.get(name)
+    if ns is None:
+        raise AttributeError(f"module 'minitorch_jax.ops' has no attribute '{name}'")
+    return ns
 
 
 def _ndim(x) -> int:
