@@ -36,6 +36,10 @@ ANOMALY = _Anomaly()
 # from a forward whose outputs must stay differentiable outside)
 BACKWARD_RUNS = [0]
 
+# Set by ``autograd/graph.py`` while a register_multi_grad_hook(mode="all") hook exists: called (no
+# arguments) when a backward pass of the per-node engine ends. None costs one global check per pass.
+BACKWARD_END_HOOK = None
+
 
 class _Handle:
     """Returned by ``register_hook``; ``remove()`` unregisters the hook."""
@@ -343,6 +347,8 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
                 deps[nxt] = d
                 if d == 0:
                     ready.append(nxt)
+    if BACKWARD_END_HOOK is not None:
+        BACKWARD_END_HOOK()
 
 
 def _topo_order(start):

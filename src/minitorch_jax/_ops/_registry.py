@@ -36,6 +36,17 @@ REGISTRY: dict[str, OpDef] = {}
 # with the hook unset). None (the normal case) costs one global check per call.
 DISPATCH_HOOK = None
 
+# Set by ``autograd/forward_ad.py`` while a dual level is active: ``FORWARD_AD.on_op(op, key, targs,
+# arrays, outs)`` after each dispatched op (gives outputs their tangents) and
+# ``FORWARD_AD.on_inplace(t, res)`` in commit_inplace. Set by ``autograd/graph.py`` while saved-tensor
+# hooks (or allow_mutation_on_saved_tensors) are active: ``SAVED_TENSORS_HOOK(node, targs, outs)``
+# after a node is recorded. None (the normal case) costs one global check.
+FORWARD_AD = None
+SAVED_TENSORS_HOOK = None
+# Observers (``utils/flop_counter.py``): each ``fn(op, targs, rest, kwargs, out)`` is called after every op
+# call made through dispatch, with its result. Empty (the normal case) costs one check per call.
+DISPATCH_OBSERVERS: list = []
+
 _SCALARS = (int, float, bool, complex)
 
 
@@ -430,9 +441,13 @@ def dispatch(op: OpDef, targs, rest, kwargs):
         multi = False
     if needs_grad and op.differentiable:
         _record(op, key, targs, arrays, outs)
-    if multi:
-        return op.out_wrap(outs) if op.out_wrap is not None else tuple(outs)
-    return outs[0]
+    if FORWARD_AD is not None:
+        FORWARD_AD.on_op(op, key, targs, arrays, outs)
+    result = (op.out_wrap(outs) if op.out_wrap is not None else tuple(outs)) if multi else outs[0]
+    if DISPATCH_OBSERVERS:
+        for fn in DISPATCH_OBSERVERS:
+            fn(op, targs, rest, kwargs, result)
+    return result
 
 
 _AUTOCAST = _autocast_state.STATE
@@ -570,6 +585,8 @@ def _record(op, key, targs, arrays, outs):
         o.requires_grad = True
         o.grad_fn = node
         o._output_nr = i
+    if SAVED_TENSORS_HOOK is not None:
+        SAVED_TENSORS_HOOK(node, targs, diff_outs)
 
 
 # ----- building the public callables -------------------------------------------------------
@@ -577,7 +594,8 @@ def _fast_call(op: OpDef, xs):
     """The common eager case - tensors of one dtype, no static arguments, nothing to record -
     without dispatch's general argument handling. Returns None to decline (the caller then takes
     the general path, which also owns error reporting)."""
-    if _AUTOCAST[0] is not None or DISPATCH_HOOK is not None:  # autocast / a hook: dispatch's job
+    # autocast, a hook or an observer: dispatch's job
+    if _AUTOCAST[0] is not None or DISPATCH_HOOK is not None or FORWARD_AD is not None or DISPATCH_OBSERVERS:
         return None
     promote = op.promote
     if promote is None:
@@ -739,6 +757,8 @@ def commit_inplace(t: Tensor, res: Tensor, opname: str, resize: bool = False) ->
     old_version = t._version
     t._data = res._data
     t._version = old_version + 1
+    if FORWARD_AD is not None:
+        FORWARD_AD.on_inplace(t, res)
     if res.grad_fn is not None:
         node = res.grad_fn
         t.grad_fn = node

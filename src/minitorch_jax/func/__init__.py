@@ -22,8 +22,9 @@ from .. import _grad_mode
 from .._autograd_graph import Node, edge_of
 from .._tensor import Tensor, _wrap
 
-__all__ = ["functional_call", "grad", "grad_and_value", "hessian", "jacfwd", "jacrev", "jvp", "vjp",
-           "vmap"]
+__all__ = ["debug_unwrap", "functional_call", "functionalize", "grad", "grad_and_value", "hessian",
+           "jacfwd", "jacrev", "jvp", "linearize", "replace_all_batch_norm_modules_", "stack_module_state",
+           "vjp", "vmap"]
 
 
 def _is_tensor(x) -> bool:
@@ -470,3 +471,12 @@ def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, 
     finally:
         for owner, attr, old in reversed(saved):
             _set(owner, attr, old)
+
+
+from ._extra import (  # noqa: E402 - uses the helpers above
+    debug_unwrap,
+    functionalize,
+    linearize,
+    replace_all_batch_norm_modules_,
+    stack_module_state,
+)
