@@ -7,6 +7,7 @@ One random generator serves every device here (JAX keys are device-independent),
 from __future__ import annotations
 
 import sys
+import warnings
 
 import jax
 
@@ -171,3 +172,32 @@ from .amp.device_amp import make as _make_amp  # noqa: E402
 
 amp = _make_amp("cuda")
 sys.modules[__name__ + ".amp"] = amp
+
+
+def _amp_custom_fwd(fwd=None, *, cast_inputs=None):
+    """``torch.cuda.amp.custom_fwd`` (deprecated): ``mt.amp.custom_fwd(..., device_type='cuda')``."""
+    from .amp import autocast_mode
+    warnings.warn("`torch.cuda.amp.custom_fwd(args...)` is deprecated. Please use "
+                  "`torch.amp.custom_fwd(args..., device_type='cuda')` instead.", FutureWarning, stacklevel=2)
+    return autocast_mode.custom_fwd(fwd, device_type="cuda", cast_inputs=cast_inputs)
+
+
+def _amp_custom_bwd(bwd):
+    """``torch.cuda.amp.custom_bwd`` (deprecated): ``mt.amp.custom_bwd(bwd, device_type='cuda')``."""
+    from .amp import autocast_mode
+    warnings.warn("`torch.cuda.amp.custom_bwd(args...)` is deprecated. Please use "
+                  "`torch.amp.custom_bwd(args..., device_type='cuda')` instead.", FutureWarning, stacklevel=2)
+    return autocast_mode.custom_bwd(bwd, device_type="cuda")
+
+
+def _amp_definitely_not_available() -> bool:
+    """True when no GPU is visible to JAX (mixed precision on 'cuda' cannot run)."""
+    return not is_available()
+
+
+_amp_custom_fwd.__name__, _amp_custom_bwd.__name__ = "custom_fwd", "custom_bwd"
+_amp_definitely_not_available.__name__ = "amp_definitely_not_available"
+amp.custom_fwd = _amp_custom_fwd
+amp.custom_bwd = _amp_custom_bwd
+amp.amp_definitely_not_available = _amp_definitely_not_available
+amp.__all__ = [*amp.__all__, "custom_fwd", "custom_bwd", "amp_definitely_not_available"]

@@ -8,11 +8,12 @@ other op. ``fftfreq``/``rfftfreq`` are creation functions (``dtype``/``device``/
 from __future__ import annotations
 
 from ._ops import public
+from ._tensor import Tensor
 
 __all__ = [
     "fft", "ifft", "fft2", "ifft2", "fftn", "ifftn", "rfft", "irfft", "rfft2", "irfft2", "rfftn",
     "irfftn", "hfft", "ihfft", "hfft2", "ihfft2", "hfftn", "ihfftn", "fftfreq", "rfftfreq", "fftshift",
-    "ifftshift",
+    "ifftshift", "Tensor",
 ]
 
 

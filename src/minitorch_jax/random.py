@@ -15,7 +15,7 @@ from ._random import (
 )
 
 __all__ = ["default_generator", "fork_rng", "get_rng_state", "initial_seed", "manual_seed", "seed",
-           "set_rng_state"]
+           "set_rng_state", "thread_safe_generator"]
 
 
 @contextlib.contextmanager
@@ -42,3 +42,12 @@ def fork_rng(devices=None, enabled: bool = True, _caller: str = "fork_rng",
         yield
     finally:
         gen._key, gen._seed = saved
+
+
+def thread_safe_generator():
+    """A thread-safe generator for DataLoader thread workers, else ``None`` (use the global generator).
+
+    minitorch_jax's DataLoader workers are processes (never threads), so this always returns ``None``
+    here, as torch does in the main process and in process workers.
+    """
+    return None

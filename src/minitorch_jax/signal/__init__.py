@@ -1,7 +1,7 @@
-"""(stub: being written)"""
+"""``mt.signal``: torch.signal (its one submodule, :mod:`windows`)."""
 
 from __future__ import annotations
 
-from . import windows  # noqa: F401
+from . import windows
 
-__all__: list[str] = []
+__all__ = ["windows"]

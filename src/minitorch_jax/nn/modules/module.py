@@ -12,7 +12,28 @@ from ..._tensor import Tensor, _wrap
 from ...utils.hooks import RemovableHandle
 from ..parameter import Buffer, Parameter
 
-__all__ = ["Module"]
+__all__ = ["Module", "register_module_forward_pre_hook", "register_module_forward_hook"]
+
+# torch's global forward hooks (``torch.nn.modules.module.register_module_forward_hook``): run around every
+# module's forward, before the module's own hooks
+_global_forward_pre_hooks: OrderedDict = OrderedDict()
+_global_forward_hooks: OrderedDict = OrderedDict()
+
+
+def register_module_forward_pre_hook(hook) -> RemovableHandle:
+    """Call ``hook(module, args)`` before every module's forward (before its own pre-hooks); a non-None
+    result replaces the arguments. Returns a handle whose ``remove()`` unregisters it."""
+    handle = RemovableHandle(_global_forward_pre_hooks)
+    _global_forward_pre_hooks[handle.id] = hook
+    return handle
+
+
+def register_module_forward_hook(hook) -> RemovableHandle:
+    """Call ``hook(module, args, output)`` after every module's forward (before its own hooks); a non-None
+    result replaces the output. Returns a handle whose ``remove()`` unregisters it."""
+    handle = RemovableHandle(_global_forward_hooks)
+    _global_forward_hooks[handle.id] = hook
+    return handle
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -112,13 +133,13 @@ class Module:
         if compiled is not None:
             return compiled(*args, **kwargs)
         if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
-                or self._backward_pre_hooks):  # the hot path: no extra call per module call
-            return self.forward(*args, **kwargs)
+                or self._backward_pre_hooks or _global_forward_pre_hooks or _global_forward_hooks):
+            return self.forward(*args, **kwargs)  # the hot path: no extra call per module call
         return self._call_with_hooks(args, kwargs)
 
     def _call_impl(self, *args, **kwargs):
         if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
-                or self._backward_pre_hooks):
+                or self._backward_pre_hooks or _global_forward_pre_hooks or _global_forward_hooks):
             return self.forward(*args, **kwargs)
         return self._call_with_hooks(args, kwargs)
 
@@ -136,6 +157,10 @@ class Module:
         self.__dict__["_compiled_call_impl"] = CompiledFunction(call, name=type(self).__name__, **kwargs)
 
     def _call_with_hooks(self, args, kwargs):
+        for hook in list(_global_forward_pre_hooks.values()):
+            res = hook(self, args)
+            if res is not None:
+                args = res if isinstance(res, tuple) else (res,)
         for hid, hook in list(self._forward_pre_hooks.items()):
             if hid in self._forward_pre_hooks_with_kwargs:
                 res = hook(self, args, kwargs)
@@ -156,6 +181,10 @@ class Module:
         called = set()
         try:
             result = self.forward(*args, **kwargs)
+            for hook in list(_global_forward_hooks.values()):
+                res = hook(self, args, result)
+                if res is not None:
+                    result = res
             for hid, hook in list(self._forward_hooks.items()):
                 called.add(hid)
                 if hid in self._forward_hooks_with_kwargs:
