@@ -107,6 +107,7 @@ from . import (  # noqa: E402  (built on the ops above)
     interop,
     jit,
     library,
+    masked,
     mps,
     nn,
     onnx,

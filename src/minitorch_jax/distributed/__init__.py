@@ -57,3 +57,5 @@ __all__ = ["Work", "all_gather", "all_gather_into_tensor", "all_gather_object", 
            "get_world_size", "group", "init_process_group", "is_available", "is_initialized",
            "is_torchelastic_launched", "new_group", "ProcessGroup", "get_global_rank", "get_group_rank",
            "get_process_group_ranks", "new_subgroups", "new_subgroups_by_enumeration"]
+
+from . import checkpoint  # noqa: E402  (torch.distributed.checkpoint; built on the collectives above)

@@ -1,0 +1,5 @@
+"""(stub: being written)"""
+
+from __future__ import annotations
+
+__all__: list[str] = []
