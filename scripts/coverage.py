@@ -34,7 +34,9 @@ DEFAULT_OUT = ROOT / "docs" / "COVERAGE.md"
 
 NAMESPACES = ["", ".nn", ".nn.functional", ".nn.utils", ".optim", ".optim.lr_scheduler", ".linalg", ".fft",
               ".special", ".amp", ".distributions", ".utils.data", ".utils.checkpoint", ".testing",
-              ".compiler"]
+              ".compiler", ".autograd", ".autograd.graph", ".autograd.forward_ad", ".func", ".export",
+              ".library", ".nn.attention", ".nn.attention.flex_attention", ".nn.init", ".signal.windows",
+              ".accelerator", ".sparse", ".masked", ".distributed", ".cuda"]
 
 # torch internals that are visible as attributes but are not API
 INTERNAL = {"TYPE_CHECKING", "USE_GLOBAL_DEPS", "USE_RTLD_GLOBAL_WITH_LIBTORCH", "PRIVATE_OPS",
