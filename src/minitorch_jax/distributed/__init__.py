@@ -8,6 +8,11 @@ per process (gloo between CPU processes, NCCL between GPUs). Start scripts with 
 ``new_group(ranks)`` / ``new_subgroups(group_size)`` make subgroups; every collective takes ``group=``
 (eagerly only the members call it, over a sub-mesh of their devices; inside an ``mt.jit`` step across
 processes every process must call it, see ``_spmd``).
+
+Point-to-point (``send``/``recv``/``batch_isend_irecv``) are broadcasts over the two processes' sub-mesh
+(``_p2p``); ``all_to_all*`` and the object collectives are built on all-gathers (``_exchange``);
+``DeviceMesh``/``init_device_mesh`` arrange the process ranks in n-d with a group per dim
+(``_device_mesh``).
 """
 
 from __future__ import annotations
@@ -57,5 +62,64 @@ __all__ = ["Work", "all_gather", "all_gather_into_tensor", "all_gather_object", 
            "get_world_size", "group", "init_process_group", "is_available", "is_initialized",
            "is_torchelastic_launched", "new_group", "ProcessGroup", "get_global_rank", "get_group_rank",
            "get_process_group_ranks", "new_subgroups", "new_subgroups_by_enumeration"]
+
+from ._device_mesh import DeviceMesh, init_device_mesh  # noqa: E402
+from ._errors import DistBackendError, DistError, DistNetworkError, DistStoreError, QueueEmptyError  # noqa: E402
+from ._exchange import (  # noqa: E402
+    all_gather_coalesced,
+    all_gather_single,
+    all_reduce_coalesced,
+    all_to_all,
+    all_to_all_single,
+    gather_object,
+    reduce_scatter_single,
+    scatter_object_list,
+)
+from ._misc import (  # noqa: E402
+    BackendConfig,
+    DebugLevel,
+    GroupName,
+    breakpoint,
+    get_backend_config,
+    get_debug_level,
+    get_default_backend_for_device,
+    get_node_local_rank,
+    get_pg_count,
+    is_backend_available,
+    is_gloo_available,
+    is_mpi_available,
+    is_nccl_available,
+    is_ucc_available,
+    is_xccl_available,
+    monitored_barrier,
+    record_comm,
+    set_debug_level,
+    set_debug_level_from_env,
+    split_group,
+    supports_complex,
+)
+from ._p2p import (  # noqa: E402
+    P2POp,
+    batch_isend_irecv,
+    irecv,
+    isend,
+    recv,
+    recv_object_list,
+    send,
+    send_object_list,
+)
+
+__all__ += ["DeviceMesh", "init_device_mesh", "DistError", "DistBackendError", "DistNetworkError",
+            "DistStoreError", "QueueEmptyError", "all_gather_coalesced", "all_gather_single",
+            "all_reduce_coalesced", "all_to_all", "all_to_all_single", "gather_object",
+            "reduce_scatter_single",
+            "scatter_object_list", "DebugLevel", "breakpoint", "get_debug_level",
+            "get_default_backend_for_device", "get_node_local_rank", "get_pg_count", "is_backend_available",
+            "is_gloo_available", "is_mpi_available", "is_nccl_available", "is_ucc_available",
+            "is_xccl_available", "monitored_barrier", "set_debug_level", "set_debug_level_from_env",
+            "split_group", "supports_complex", "P2POp", "batch_isend_irecv", "irecv", "isend", "recv",
+            "recv_object_list", "send", "send_object_list", "BackendConfig", "GroupName",
+            "get_backend_config",
+            "record_comm"]
 
 from . import checkpoint  # noqa: E402  (torch.distributed.checkpoint; built on the collectives above)
