@@ -1,7 +1,17 @@
-"""``mt.cuda``: torch.cuda's everyday queries on JAX's GPU platform ('cuda' = JAX's 'gpu' devices).
+"""``mt.cuda``: torch.cuda on JAX's GPU platform ('cuda' = JAX's 'gpu' devices).
 
-One random generator serves every device here (JAX keys are device-independent), so
-``manual_seed``/``manual_seed_all`` seed ``mt.default_generator``.
+Without a GPU (a CPU-only jaxlib or machine) every name behaves as on torch's CPU-only build: queries
+return 0 / False / [] / {} where torch's do, and the rest raise ``Torch not compiled with CUDA enabled``
+(an error that is both AssertionError, as torch, and RuntimeError; its message adds "No CUDA GPUs are
+available" and the devices JAX sees). Exceptions: ``synchronize`` waits for queued work on any platform
+(mt.accelerator and the profiler rely on it), and names whose torch CPU behaviour is an internal
+AttributeError raise that clear error instead.
+
+On a GPU machine: streams and events are handles over XLA's own scheduling (``_cuda_streams``), memory
+statistics come from ``jax.Device.memory_stats()`` (``_cuda_memory``), CUDA graphs point to ``mt.jit``,
+and one random generator serves every device (JAX keys are device-independent), so the CUDA rng
+functions read and write ``mt.default_generator`` (``_cuda_misc``). ``nvtx`` and ``jiterator`` are
+submodules. The GPU list comes from ``_cuda_base.gpus()``, the one place tests monkeypatch.
 """
 
 from __future__ import annotations
@@ -11,24 +21,61 @@ import warnings
 
 import jax
 
-from . import _device
-from ._torch_misc.toplevel import OutOfMemoryError
+from . import _cuda_base as _b
+from . import _cuda_jiterator as jiterator
+from . import _cuda_memory, _cuda_misc, _cuda_streams, _device
+from . import _cuda_nvtx as nvtx
+from ._torch_misc.toplevel import OutOfMemoryError  # noqa: F401 - torch.cuda name
 
-__all__ = ["is_available", "device_count", "synchronize", "current_device", "set_device", "get_device_name",
-           "manual_seed", "manual_seed_all", "seed", "seed_all", "empty_cache", "memory_allocated",
-           "max_memory_allocated", "is_initialized", "init", "device", "get_device_properties",
-           "OutOfMemoryError"]
+for _m in (_cuda_memory, _cuda_misc, _cuda_streams):  # re-export the helpers' torch.cuda names
+    globals().update({_n: getattr(_m, _n) for _n in _m.__all__})
+globals().update(_cuda_misc.TENSOR_TYPES)
+globals().update(_cuda_misc.STORAGE_TYPES)
+sys.modules[__name__ + ".nvtx"] = nvtx
+sys.modules[__name__ + ".jiterator"] = jiterator
+memory, streams, graphs, random = _cuda_memory, _cuda_streams, _cuda_streams, _cuda_misc  # torch's submodules
+for _n in ("memory", "streams", "graphs", "random"):
+    sys.modules[f"{__name__}.{_n}"] = globals()[_n]
 
-_CURRENT = [0]
+__all__ = sorted(["is_available", "device_count", "synchronize", "current_device", "set_device",
+                  "get_device_name", "manual_seed", "manual_seed_all", "seed", "seed_all", "is_initialized",
+                  "init", "device", "device_of", "get_device_properties", "OutOfMemoryError",
+                  "default_generators", *_cuda_misc.TENSOR_TYPES, *_cuda_misc.STORAGE_TYPES,
+                  *_cuda_memory.__all__, *_cuda_misc.__all__, *_cuda_streams.__all__])
+
+_CURRENT = _b._CURRENT
+
+
+def __getattr__(name):
+    if name == "default_generators":  # computed on use: listing GPUs starts JAX's backend
+        from ._cuda_misc import default_generators
+        return default_generators()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list:
+    return sorted({*globals(), "default_generators"})
 
 
 def _gpus() -> list:
-    return _device._local("gpu")
+    return _b.gpus()
+
+
+def _check(index: int | None = None):
+    return _b.check(index)
+
+
+def _index(dev) -> int:
+    return _b.index(dev)
+
+
+def _stats(d) -> dict:
+    return _b.stats(d)
 
 
 def is_available() -> bool:
     """True if JAX sees at least one GPU in this process."""
-    return bool(_gpus())
+    return bool(_b.gpus())
 
 
 def is_initialized() -> bool:
@@ -38,99 +85,65 @@ def is_initialized() -> bool:
 
 def init() -> None:
     """Initialise the GPU backend (JAX does it lazily; raises if there is no GPU)."""
-    _check()
+    _b.check(None, "init")
 
 
 def device_count() -> int:
     """Number of GPUs this process can use."""
-    return len(_gpus())
-
-
-def _check(index: int | None = None):
-    devs = _gpus()
-    if not devs:
-        raise RuntimeError(f"No CUDA GPUs are available (JAX has no 'gpu' devices); available devices: "
-                           f"{_device.available()}")
-    if index is not None and not 0 <= index < len(devs):
-        raise RuntimeError(f"CUDA error: invalid device ordinal {index} (this process has {len(devs)} "
-                           f"GPU(s); available devices: {_device.available()})")
-    return devs
-
-
-def _index(dev) -> int:
-    if dev is None:
-        return _CURRENT[0]
-    if isinstance(dev, int):
-        return dev
-    d = _device.device(dev)
-    if d.type != "cuda":
-        raise ValueError(f"Expected a cuda device, but got: {d}")
-    return _CURRENT[0] if d.index is None else d.index
+    return len(_b.gpus())
 
 
 def current_device() -> int:
     """Index of the current GPU (set by :func:`set_device`; 0 by default)."""
-    _check()
-    return _CURRENT[0]
+    _b.check(None, "current_device")
+    return _b._CURRENT[0]
 
 
 def set_device(dev) -> None:
-    """Make GPU ``dev`` (index, 'cuda:i' or device) current; also the default device for new tensors."""
-    i = _index(dev)
-    _check(i)
-    _CURRENT[0] = i
+    """Make GPU ``dev`` (index, 'cuda:i' or device) current; also the default device for new tensors.
+    A negative index does nothing (as torch)."""
+    i = _b.index(dev)
+    if i < 0:
+        return
+    _b.check(i, "set_device")
+    _b._CURRENT[0] = i
     _device.set_default_device(_device.device("cuda", i))
 
 
 def get_device_name(dev=None) -> str:
     """The GPU's name (JAX's ``device_kind``, e.g. 'NVIDIA H100 80GB HBM3')."""
-    i = _index(dev)
-    return _check(i)[i].device_kind
+    return _b.get(dev, "get_device_name")[1].device_kind
 
 
-def get_device_properties(dev=None):
-    """A small record with ``name``, ``total_memory`` (bytes, when JAX reports it) and ``index``."""
-    i = _index(dev)
-    d = _check(i)[i]
-    stats = _stats(d)
+class _CudaDeviceProperties:
+    """A GPU's properties: ``name``, ``total_memory`` (bytes: XLA's memory limit), ``major``/``minor``
+    (compute capability), ``multi_processor_count`` (0 if JAX does not report it), ``index``."""
 
-    class _Props:
-        name = d.device_kind
-        total_memory = int(stats.get("bytes_limit", 0))
-        index = i
+    def __init__(self, i: int, d) -> None:
+        self.index = i
+        self.name = d.device_kind
+        self.total_memory = int(_b.stats(d).get("bytes_limit", 0))
+        self.major, self.minor = _b.capability(d)
+        self.multi_processor_count = int(getattr(d, "core_count", 0) or 0)
+        self.is_integrated = 0
+        self.is_multi_gpu_board = 0
 
-        def __repr__(self):
-            return f"_CudaDeviceProperties(name='{self.name}', total_memory={self.total_memory // 2**20}MB)"
-    return _Props()
+    def __repr__(self) -> str:
+        return (f"_CudaDeviceProperties(name='{self.name}', major={self.major}, minor={self.minor}, "
+                f"total_memory={self.total_memory // 2**20}MB, "
+                f"multi_processor_count={self.multi_processor_count})")
+
+
+def get_device_properties(dev=None) -> _CudaDeviceProperties:
+    """Properties of GPU ``dev`` (see :class:`_CudaDeviceProperties`). Raises without a GPU."""
+    i, d = _b.get(dev, "get_device_properties")
+    return _CudaDeviceProperties(i, d)
 
 
 def synchronize(dev=None) -> None:
-    """Wait until all queued work has finished (JAX runs asynchronously)."""
+    """Wait until all queued work has finished (JAX runs asynchronously; works on any platform)."""
     for a in jax.live_arrays():
         a.block_until_ready()
-
-
-def _stats(d) -> dict:
-    try:
-        return d.memory_stats() or {}
-    except Exception:  # some backends do not report memory statistics
-        return {}
-
-
-def memory_allocated(dev=None) -> int:
-    """Bytes currently in use on the GPU (JAX's allocator statistics; 0 if not reported)."""
-    i = _index(dev)
-    return int(_stats(_check(i)[i]).get("bytes_in_use", 0))
-
-
-def max_memory_allocated(dev=None) -> int:
-    """Peak bytes in use on the GPU (0 if not reported)."""
-    i = _index(dev)
-    return int(_stats(_check(i)[i]).get("peak_bytes_in_use", 0))
-
-
-def empty_cache() -> None:
-    """A no-op: JAX's allocator manages its own pool."""
 
 
 def manual_seed(seed: int) -> None:
@@ -152,20 +165,35 @@ seed_all = seed
 
 
 class device:
-    """Context manager making GPU ``dev`` current inside (``with mt.cuda.device(1): ...``)."""
+    """Context manager making GPU ``dev`` current inside (``with mt.cuda.device(1): ...``); a negative
+    index does nothing, as torch, and None names the current GPU."""
 
     def __init__(self, dev):
-        self.idx = _index(dev)
+        if dev is None:  # the current GPU; None without one (as torch's CPU build)
+            self.idx = _b._CURRENT[0] if _b.gpus() else None
+        else:
+            self.idx = _b.index(dev)
         self.prev = None
 
-    def __enter__(self):
-        self.prev = (_CURRENT[0], _device.get_default_device())
+    def __enter__(self) -> None:
+        if self.idx is None or self.idx < 0:
+            return
+        self.prev = (_b._CURRENT[0], _device.get_default_device())
         set_device(self.idx)
-        return self
 
-    def __exit__(self, *exc) -> None:
-        _CURRENT[0] = self.prev[0]
-        _device.set_default_device(self.prev[1])
+    def __exit__(self, *exc) -> bool:
+        if self.prev is not None:
+            _b._CURRENT[0] = self.prev[0]
+            _device.set_default_device(self.prev[1])
+            self.prev = None
+        return False
+
+
+class device_of(device):
+    """``with mt.cuda.device_of(t):`` makes ``t``'s GPU current inside (a CPU tensor: does nothing)."""
+
+    def __init__(self, obj):
+        super().__init__(obj.get_device() if getattr(obj, "is_cuda", False) else -1)
 
 
 from .amp.device_amp import make as _make_amp  # noqa: E402
