@@ -1,5 +1,37 @@
-"""(stub: being written)"""
+"""``mt.masked``: PyTorch's ``torch.masked``.
+
+Masked reductions and normalizations on a plain tensor plus a boolean ``mask`` (``mt.masked.sum(x, 1,
+mask=m)`` ...; see ``_reductions``) and :class:`MaskedTensor` (``masked_tensor(data, mask)``), whose
+elementwise ops keep the mask and whose reductions skip masked elements (see ``_maskedtensor``).
+Limitation: a MaskedTensor cannot be an input/output of an ``mt.jit`` function (the masked
+reductions on plain tensors compile fine).
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from ._maskedtensor import MaskedTensor, as_masked_tensor, is_masked_tensor, masked_tensor
+from ._reductions import (
+                          amax,
+                          amin,
+                          argmax,
+                          argmin,
+                          cumprod,
+                          cumsum,
+                          log_softmax,
+                          logaddexp,
+                          logsumexp,
+                          mean,
+                          median,
+                          norm,
+                          normalize,
+                          prod,
+                          softmax,
+                          softmin,
+                          std,
+                          sum,
+                          var,
+)
+
+__all__ = ["amax", "amin", "argmax", "argmin", "as_masked_tensor", "cumprod", "cumsum", "is_masked_tensor",
+           "log_softmax", "logaddexp", "logsumexp", "masked_tensor", "MaskedTensor", "mean", "median", "norm",
+           "normalize", "prod", "softmax", "softmin", "std", "sum", "var"]
