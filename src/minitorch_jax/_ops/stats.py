@@ -523,8 +523,8 @@ def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
     d, dxv = _trap_setup("cumulative_trapezoid", y, x, dx, dim)
     s = _slice(y, d, 1, None) + _slice(y, d, None, -1)
     if dxv is not None:
-        return jnp.cumsum(dxv * s / 2, d)
-    return jnp.cumsum((1 if dx is None else dx) / 2 * s, d)
+        return jnp.cumsum(dxv * s / 2, axis=d)
+    return jnp.cumsum((1 if dx is None else dx) / 2 * s, axis=d)
 
 
 # ----- Tensor.unfold --------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.metadata
 import importlib.util
@@ -290,7 +291,7 @@ def _save(proto, f, onnx, where):
         onnx.save_model(proto, path)
 
 
-def export(model, args=(), f=None, *, kwargs=None, input_names=None, output_names=None,
+def _export(model, args=(), f=None, *, kwargs=None, input_names=None, output_names=None,
            dynamic_axes=None, opset_version=None, model_name=None, check=True):
     """Export ``model(*args, **kwargs)`` to ONNX, like ``torch.onnx.export``.
 
@@ -390,3 +391,28 @@ def export(model, args=(), f=None, *, kwargs=None, input_names=None, output_name
         onnx.checker.check_model(proto)
     _save(proto, f, onnx, where)
     return proto
+
+
+# jax2onnx replaces some jax functions with its own (jnp.cumsum becomes a wrapper taking ``axis`` only as a
+# keyword) when it is imported or converts a program, and leaves them replaced: every later JAX program
+# of this process would trace through them. Export restores the modules' attributes afterwards.
+_GUARDED = ("jax", "jax.numpy", "jax.lax", "jax.nn", "jax.scipy.special")
+
+
+@contextmanager
+def _jax_functions_restored():
+    mods = [importlib.import_module(m) for m in _GUARDED]
+    saved = [dict(vars(m)) for m in mods]
+    try:
+        yield
+    finally:
+        for m, old in zip(mods, saved):
+            for k, v in list(vars(m).items()):
+                if k in old and old[k] is not v:
+                    setattr(m, k, old[k])
+
+
+@functools.wraps(_export)
+def export(*args, **kwargs):
+    with _jax_functions_restored():
+        return _export(*args, **kwargs)
