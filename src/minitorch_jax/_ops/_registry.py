@@ -14,6 +14,7 @@ need. The same backward is itself an op, which gives higher-order gradients.
 from __future__ import annotations
 
 import inspect
+import sys
 import weakref
 
 import jax
@@ -622,6 +623,27 @@ def _fast_call(op: OpDef, xs):
         outs = [_wrap(o) for o in out]
         return op.out_wrap(outs) if op.out_wrap is not None else tuple(outs)
     return _wrap(out)
+
+
+def calling_op(own_file: str) -> str:
+    """For a tensor type with no dense array (sparse, masked): the name of the op-table op whose dispatch
+    read ``_data`` (its ``op`` local, found up the stack from the caller of the caller), ``<jit>`` inside
+    mt.jit, else the first calling function outside ``own_file`` (a file-name suffix)."""
+    f = sys._getframe(2)
+    first = None
+    for _ in range(8):
+        if f is None:
+            break
+        op = f.f_locals.get("op")
+        if op is not None and type(op).__name__ == "OpDef":
+            return op.name
+        fname = f.f_code.co_filename.replace("\\", "/")
+        if "/minitorch_jax/jit/" in fname:
+            return "<jit>"
+        if first is None and not fname.endswith(own_file):
+            first = f.f_code.co_name
+        f = f.f_back
+    return first or "unknown"
 
 
 def _sparse(e: NotImplementedError, args, kwargs):

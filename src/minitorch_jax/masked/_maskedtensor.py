@@ -17,12 +17,10 @@ where torch stores a MaskedTensor in that tensor's ``.grad``.
 
 from __future__ import annotations
 
-import sys
-
 import jax.numpy as jnp
 
 import minitorch_jax as mt
-from minitorch_jax._ops._registry import REGISTRY
+from minitorch_jax._ops._registry import REGISTRY, calling_op
 from minitorch_jax._tensor import Tensor
 
 from . import _reductions as R
@@ -57,26 +55,6 @@ class MaskedOperand(NotImplementedError):
     def dispatch(self, args, kwargs):
         """Run the masked kernel of ``self.opname`` on the op's arguments."""
         return _run(self.opname, args, kwargs)
-
-
-def _calling_op() -> str:
-    """Name of the op-table op that read ``_data`` (its ``op`` local, found up the stack), ``<jit>``
-    inside mt.jit, else the first calling function outside this file."""
-    f = sys._getframe(2)
-    first = None
-    for _ in range(8):
-        if f is None:
-            break
-        op = f.f_locals.get("op")
-        if op is not None and type(op).__name__ == "OpDef":
-            return op.name
-        fname = f.f_code.co_filename.replace("\\", "/")
-        if "/minitorch_jax/jit/" in fname:
-            return "<jit>"
-        if first is None and not fname.endswith("_maskedtensor.py"):
-            first = f.f_code.co_name
-        f = f.f_back
-    return first or "unknown"
 
 
 def _elementwise(name, args, kwargs):
@@ -185,7 +163,7 @@ class MaskedTensor(Tensor):
     # -- no dense array: the op table hands the op over -----------------------------------------
     @property
     def _data(self):
-        name = _calling_op()
+        name = calling_op("_maskedtensor.py")
         if name == "<jit>":
             raise TypeError("mt.jit: a MaskedTensor cannot be an input or output of a compiled function; "
                             "pass its data and mask tensors and build it inside")

@@ -13,11 +13,10 @@ the 'SparseCPU' backend``.
 
 from __future__ import annotations
 
-import sys
-
 import jax
 
 from .. import _dtype
+from .._ops._registry import calling_op
 from .._tensor import Size, Tensor, _wrap
 
 __all__ = ["SparseBase", "SparseOperand", "is_traced", "backend_error"]
@@ -26,25 +25,6 @@ __all__ = ["SparseBase", "SparseOperand", "is_traced", "backend_error"]
 def is_traced(t: Tensor) -> bool:
     """True while ``t``'s array is a jax tracer (inside ``mt.jit``)."""
     return isinstance(t._data, jax.core.Tracer)
-
-
-def _calling_op() -> str:
-    """The name of the op that tried to read a sparse tensor's dense array (found on the stack)."""
-    f = sys._getframe(2)
-    first = None
-    for _ in range(8):
-        if f is None:
-            break
-        op = f.f_locals.get("op")
-        if op is not None and type(op).__name__ == "OpDef":
-            return op.name
-        fname = f.f_code.co_filename.replace("\\", "/")
-        if "/minitorch_jax/jit/" in fname:
-            return "<jit>"
-        if first is None and not fname.endswith("_base.py"):
-            first = f.f_code.co_name
-        f = f.f_back
-    return first or "unknown"
 
 
 class SparseOperand(NotImplementedError):
@@ -96,7 +76,7 @@ class SparseBase(Tensor):
     # -- the dense array does not exist -------------------------------------------------------
     @property
     def _data(self):
-        op = _calling_op()
+        op = calling_op("_base.py")
         if op == "<jit>":
             raise TypeError(f"mt.jit: a {self.layout} tensor cannot be an input or output of a compiled "
                             f"function; pass its index and value tensors and build it inside (sparse @ dense "
