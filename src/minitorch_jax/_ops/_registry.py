@@ -646,9 +646,10 @@ def calling_op(own_file: str) -> str:
     return first or "unknown"
 
 
-def _sparse(e: NotImplementedError, args, kwargs):
-    """Hand an op that met a sparse operand to that operand's kernel (``e.dispatch``, see
-    ``minitorch_jax.sparse._base.SparseOperand``); re-raise any other NotImplementedError."""
+def _operand_kernel(e: NotImplementedError, args, kwargs):
+    """Hand an op that met an operand with no dense array (sparse, masked) to that operand's kernel
+    (``e.dispatch``, see ``sparse._base.SparseOperand`` and ``masked._maskedtensor.MaskedOperand``);
+    re-raise any other NotImplementedError."""
     if not hasattr(e, "dispatch"):
         raise e
     return e.dispatch(tuple(args), kwargs)
@@ -668,7 +669,7 @@ def make_function(op: OpDef):
             try:
                 return dispatch(op, list(args), (), kwargs)
             except NotImplementedError as e:  # a sparse operand: its kernel, or torch's error
-                return _sparse(e, args, kwargs)
+                return _operand_kernel(e, args, kwargs)
     elif nin == 1:
         def call(x, *rest, **kwargs):
             try:
@@ -680,7 +681,7 @@ def make_function(op: OpDef):
                     return _with_out(op, (x,), rest, kwargs)
                 return dispatch(op, (x,), rest, kwargs)
             except NotImplementedError as e:  # a sparse operand: its kernel, or torch's error
-                return _sparse(e, (x, *rest), kwargs)
+                return _operand_kernel(e, (x, *rest), kwargs)
     else:
         tnames, tdefaults = _tensor_params(op.fn, nin)
 
@@ -709,7 +710,7 @@ def make_function(op: OpDef):
                                     f"{', '.join(tnames[len(args):])}")
                 return dispatch(op, args[:nin], tuple(args[nin:]), kwargs)
             except NotImplementedError as e:  # a sparse operand: its kernel, or torch's error
-                return _sparse(e, args, kwargs)
+                return _operand_kernel(e, args, kwargs)
 
     call.__name__ = op.name
     call.__qualname__ = op.name

@@ -2,7 +2,7 @@
 (``mt.sparse_coo_tensor``, ``mt.sparse_csr_tensor``), the legacy products (``smm``, ``hspmm``,
 ``spmm``, ``dsmm``, ``hsmm``, ``sspaddmm``, ``saddmm``). ``mt.mm``/``matmul``/``addmm`` ... accept sparse
 operands through the op table, which hands them to ``_dispatch.KERNELS`` (``_ops/_registry.py``'s
-``_sparse``).
+``_operand_kernel``).
 """
 
 from __future__ import annotations

@@ -13,9 +13,7 @@ convolutions run inside it, per module, with torch's formulas and op names (``'a
 
 Keys of :meth:`FlopCounterMode.get_flop_counts` are op-name strings (``'aten.mm'``), where torch uses
 ``torch.ops.aten`` packets that print the same. How ops are seen: every op call reaches
-:func:`_observe` when the op table calls observers (``mt._ops._registry.DISPATCH_OBSERVERS``); until it
-does, the counter sees the ops of layers through module hooks: ``Linear`` and the ``Conv*`` /
-``ConvTranspose*`` layers (functional calls outside those modules are then not counted).
+:func:`_observe` through the op table's observers (``mt._ops._registry.DISPATCH_OBSERVERS``).
 Backward FLOPs are counted by gradient hooks on the op outputs, when a backward pass runs inside the mode.
 """
 
@@ -232,24 +230,11 @@ class FlopCounterMode:
                         self._add(parents, k, f)
             out.register_hook(hook)
 
-    def _module_post(self, mod, args, output) -> None:
-        from ..nn.modules.conv import _ConvNd
-        from ..nn.modules.linear import Linear
-        if isinstance(mod, Linear):
-            self._count(_plan("linear", (args[0], mod.weight, mod.bias), (), output), output)
-        elif isinstance(mod, _ConvNd):
-            self._count(_conv_plan(args[0], mod.weight, output, bool(mod.transposed)), output)
-
     def __enter__(self):
         from .._ops import _registry
         self.flop_counts.clear()
-        observers = getattr(_registry, "DISPATCH_OBSERVERS", None)
-        if observers is not None:
-            if _observe not in observers:
-                observers.append(_observe)
-            self.mod_tracker._post_hooks = []
-        else:
-            self.mod_tracker._post_hooks = [self._module_post]
+        if _observe not in _registry.DISPATCH_OBSERVERS:
+            _registry.DISPATCH_OBSERVERS.append(_observe)
         self.mod_tracker.__enter__()
         _ACTIVE.append(self)
         return self
@@ -257,9 +242,8 @@ class FlopCounterMode:
     def __exit__(self, *exc) -> None:
         from .._ops import _registry
         _ACTIVE.remove(self)
-        observers = getattr(_registry, "DISPATCH_OBSERVERS", None)
-        if observers is not None and not _ACTIVE and _observe in observers:
-            observers.remove(_observe)
+        if not _ACTIVE and _observe in _registry.DISPATCH_OBSERVERS:
+            _registry.DISPATCH_OBSERVERS.remove(_observe)
         self.mod_tracker.__exit__(*exc)
         if self.display:
             print(self.get_table(self.depth))

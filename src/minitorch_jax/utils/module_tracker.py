@@ -4,17 +4,15 @@ Inside ``with ModuleTracker() as t:``, ``t.parents`` is the set of fully qualifi
 "Net", "Net.layer1", ...) of the modules whose forward - or, during a backward pass, whose backward -
 is running, and ``t.is_bw`` tells whether the last module event came from a backward pass.
 
-How modules are seen: through global module forward hooks when ``mt.nn.modules.module`` provides
-``register_module_forward_pre_hook``/``register_module_forward_hook`` (as torch does); otherwise the
-tracker hooks every Module alive when the context is entered (modules created inside it are not
-tracked). Backward events come from gradient hooks on module inputs and outputs
+How modules are seen: through the global module forward hooks
+(``mt.nn.modules.module.register_module_forward_pre_hook``/``register_module_forward_hook``, as in
+torch). Backward events come from gradient hooks on module inputs and outputs
 (``mt.autograd.graph.register_multi_grad_hook(mode="any")``). ``is_bw`` stays True after a backward
 pass until the next module forward starts (torch resets it when its autograd engine finishes).
 """
 
 from __future__ import annotations
 
-import gc
 import weakref
 
 __all__ = ["ModuleTracker"]
@@ -24,17 +22,7 @@ def _install_forward_hooks(pre, post):
     """Call ``pre(module, args)``/``post(module, args, output)`` around every module forward; returns a
     function removing the hooks."""
     from ..nn.modules import module as _module
-    g_pre = getattr(_module, "register_module_forward_pre_hook", None)
-    g_post = getattr(_module, "register_module_forward_hook", None)
-    if g_pre is not None and g_post is not None:
-        handles = [g_pre(pre), g_post(post)]
-    else:  # no global hooks: hook the live modules, ahead of their own hooks
-        handles = []
-        module_cls = _module.Module
-        for obj in gc.get_objects():
-            if issubclass(type(obj), module_cls):  # type(): no __class__ lookups on lazy proxies
-                handles.append(obj.register_forward_pre_hook(pre, prepend=True))
-                handles.append(obj.register_forward_hook(post, prepend=True))
+    handles = [_module.register_module_forward_pre_hook(pre), _module.register_module_forward_hook(post)]
 
     def remove() -> None:
         for h in handles:
@@ -70,7 +58,6 @@ class ModuleTracker:
         self._named_children: weakref.WeakSet = weakref.WeakSet()
         self._grad_handles: list = []
         self._remove = None
-        self._post_hooks: list = []  # fn(module, args, output) after each forward
 
     def _name(self, mod) -> str:
         name = self._names.get(mod)
@@ -112,8 +99,6 @@ class ModuleTracker:
         self._watch(args, self._leave(name, True))  # input grads ready: the module's backward is done
 
     def _post(self, mod, args, output) -> None:
-        for fn in self._post_hooks:
-            fn(mod, args, output)
         name = self._name(mod)
         self._leave(name, False)()
         self._watch(output, self._enter(name, True))  # output grads arrive: its backward starts
