@@ -572,9 +572,8 @@ for _n in ("bits1x8", "bits2x4", "bits4x2", "bits8", "bits16"):
     _NEW[_n] = _BitsDtype(_n, 1)
 _NEW["complex32"] = _UnsupportedDtype("complex32", 4, complex_=True)
 _NEW["float4_e2m1fn_x2"] = _UnsupportedDtype("float4_e2m1fn_x2", 1, floating=True)
-for _n, _signed in (("float8_e4m3fnuz", True), ("float8_e5m2fnuz", True), ("float8_e8m0fnu", False)):
-    # JAX has these types: the lead adds them to _dtype.py; until then they cannot make tensors
-    _NEW[_n] = getattr(_dtype, _n, None) or _UnsupportedDtype(_n, 1, floating=True, signed=_signed)
+for _n in ("float8_e4m3fnuz", "float8_e5m2fnuz", "float8_e8m0fnu"):  # real types (JAX has them)
+    _NEW[_n] = getattr(_dtype, _n)
 _NEW["chalf"] = _NEW["complex32"]
 globals().update(_NEW)
 __all__ += list(_NEW)
