@@ -486,7 +486,7 @@ class CompiledFunction:
         be one (its outputs require grad and it ran no backward)."""
         run = self._trace_fn(cap, spec, static_args, STATE.grad, roots, "probe")
         entry.kind = "step"
-        entry.fn = _jit_step(run, (0,) if self.donate else ())
+        entry.fn = _jit_step(_state_first(run), (0,) if self.donate else ())
         try:
             return self._execute(entry, cap, dyn, args, kwargs, first=True)
         except _NeedsVJP:
@@ -644,7 +644,7 @@ class CompiledFunction:
         hp = self._hp(cap)
         traces = self._traces
         if entry.kind == "step":
-            outs, (data, grads, keys) = entry.fn(state, dyn, hp)
+            (data, grads, keys), outs = entry.fn(state, dyn, hp)
         else:
             diff_outs, vjp_fn, (other_outs, (data, grads, keys)) = entry.fn(state, dyn, hp)
         if self._traces != traces:  # jax traced (first call, or new argument shapes/dtypes)
@@ -754,7 +754,7 @@ class CompiledFunction:
             state, hp = self._gather(cap, copy=False), self._hp(cap)
             run = self._trace_fn(cap, spec, static_args, STATE.grad, roots, "probe")
             try:
-                return _jit_step(run, ()).trace(state, dyn, hp).lower()
+                return _jit_step(_state_first(run), ()).trace(state, dyn, hp).lower()
             except _NeedsVJP:
                 entry = _Entry("lower")
                 self._build_diff(entry, cap, spec, static_args, STATE.grad, roots, dyn)
@@ -778,6 +778,17 @@ def _jit_step(run, donate_argnums):
     if _spmd.active():
         return _spmd.jit_program(run, donate_argnums)
     return jax.jit(run, donate_argnums=donate_argnums, keep_unused=bool(donate_argnums))
+
+
+def _state_first(run):
+    """``run`` returning ``(new_state, outputs)``: JAX pairs donated inputs with outputs of the same
+    shape and dtype in output order, so with the state first each state array reuses its own buffer (with
+    the outputs first, a scalar loss would take the buffer of a scalar state such as Adam's ``step``, and
+    XLA adds copies to keep that input alive)."""
+    def step(state, arg_arrays, hp):
+        outs, new_state = run(state, arg_arrays, hp)
+        return new_state, outs
+    return step
 
 
 _UNSHARED = [0]
