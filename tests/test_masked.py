@@ -178,8 +178,8 @@ def test_maskedtensor_elementwise_ops():
     assert str(eb.value) == str(ea.value)
     with pytest.raises(TypeError, match="matmul"):
         mt.matmul(b, b.get_data().T)
-    with pytest.raises(TypeError, match="mt.jit: a MaskedTensor"):
-        mt.jit(lambda t: t.sum())(b)
+    # mt.jit sees a MaskedTensor as its data and mask (tests/test_jit_composite.py has more)
+    _same(mt.jit(lambda t: t.sum())(b), a.sum())
 
 
 def test_maskedtensor_reductions():

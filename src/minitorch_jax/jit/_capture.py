@@ -137,7 +137,13 @@ def _walk(roots, visit_tensor, visit_generator=None, visit_module=None, visit_op
     while stack:
         obj, path, container, key = stack.pop()
         if isinstance(obj, Tensor):
-            visit_tensor(obj, path, container, key)
+            if type(obj) is not Tensor and hasattr(type(obj), "_flatten"):
+                # a sparse or masked tensor: its part tensors are the state (a leaked part is removed by
+                # removing the whole tensor from its container)
+                stack.extend((p, f"{path}.<part {i}>", container, key)
+                             for i, p in reversed(list(enumerate(obj._flatten()[0]))))
+            else:
+                visit_tensor(obj, path, container, key)
             continue
         if isinstance(obj, _ATOMS):
             continue

@@ -120,8 +120,17 @@ def _flatten_args(args, kwargs, static_argnums):
     return dyn, (tuple(spec), kspec)
 
 
+def _composite(a) -> bool:
+    """Whether ``a`` is a tensor made of other tensors (sparse, masked): ``a._flatten()`` gives
+    ``(parts, aux)`` and ``type(a)._unflatten(aux, parts)`` rebuilds it; a program sees its parts."""
+    return type(a) is not Tensor and hasattr(type(a), "_flatten")
+
+
 def _flat(a, dyn):
     if isinstance(a, Tensor):
+        if _composite(a):
+            parts, aux = a._flatten()
+            return ("P", (type(a)._unflatten, aux), tuple(_flat(p, dyn) for p in parts))
         dyn.append(a._data)
         return ("T", a.requires_grad, type(a))
     if isinstance(a, (list, tuple)):
@@ -157,6 +166,8 @@ def _unflat(spec, it):
         return {k: _unflat(s, it) for k, s in spec[1]}
     if kind == "A":
         return next(it)
+    if kind == "P":
+        return spec[1][0](spec[1][1], [_unflat(s, it) for s in spec[2]])
     if kind == "static":
         return spec[1]
     return spec[1]
@@ -172,6 +183,9 @@ def _rebuild_args(spec, arrays, static_args):
 
 def _flatten_out(out, arrays, tensors):
     if isinstance(out, Tensor):
+        if _composite(out):
+            parts, aux = out._flatten()
+            return ("P", (type(out)._unflatten, aux), tuple(_flatten_out(p, arrays, tensors) for p in parts))
         arrays.append(out._data)
         tensors.append(out)
         return ("T", type(out))
@@ -193,6 +207,8 @@ def _unflatten_out(spec, it):
         return next(it)
     if kind == "A":
         return next(it)._data
+    if kind == "P":
+        return spec[1][0](spec[1][1], [_unflatten_out(s, it) for s in spec[2]])
     if kind == "L":
         return [_unflatten_out(s, it) for s in spec[1]]
     if kind == "U":
@@ -596,6 +612,9 @@ class CompiledFunction:
                 out.append(s[1])
             elif kind == "A":
                 out.append(False)
+            elif kind == "P":
+                for x in s[2]:
+                    walk(x)
             elif kind in ("L", "U", "D") or (isinstance(kind, tuple) and kind[0] == "N"):
                 for x in s[1]:
                     walk(x[1] if kind == "D" else x)
@@ -818,7 +837,10 @@ def _leaf_objects(args, kwargs, static_argnums):
     out: list = []
 
     def walk(a):
-        if isinstance(a, (Tensor, jax.Array, np.ndarray, _Tracer)):
+        if isinstance(a, Tensor) and _composite(a):
+            for p in a._flatten()[0]:
+                walk(p)
+        elif isinstance(a, (Tensor, jax.Array, np.ndarray, _Tracer)):
             out.append(a)
         elif isinstance(a, (list, tuple)):
             for x in a:

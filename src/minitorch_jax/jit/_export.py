@@ -36,6 +36,9 @@ def _out_to_json(spec):
     kind = spec[0]
     if kind == "T" or kind == "A":
         return {"t": "T"}
+    if kind == "P":
+        raise JitError("mt.jit.trace: the function returns a sparse or masked tensor; a saved program "
+                       "returns dense tensors only: return its parts (indices and values, or data and mask)")
     if kind in ("L", "U") or (isinstance(kind, tuple) and kind[0] == "N"):
         return {"t": "L" if kind == "L" else "U", "items": [_out_to_json(s) for s in spec[1]]}
     if kind == "D":
@@ -136,8 +139,8 @@ def trace(fn, example_inputs, *, dynamic_batch: bool = False, check_trace: bool 
     """
     args = example_inputs if isinstance(example_inputs, tuple) else (example_inputs,)
     for i, a in enumerate(args):
-        if not isinstance(a, Tensor):
-            raise TypeError(f"mt.jit.trace: example input {i} is a {type(a).__name__}; pass Tensors")
+        if not isinstance(a, Tensor) or hasattr(type(a), "_flatten"):
+            raise TypeError(f"mt.jit.trace: example input {i} is a {type(a).__name__}; pass (dense) Tensors")
     fn(*args)  # run once: creates gradients and lazily created state, as torch.jit.trace runs fn
     name = getattr(fn, "__qualname__", None) or type(fn).__name__
     cf = CompiledFunction(fn, donate=False, name=name)

@@ -3,8 +3,8 @@
 Masked reductions and normalizations on a plain tensor plus a boolean ``mask`` (``mt.masked.sum(x, 1,
 mask=m)`` ...; see ``_reductions``) and :class:`MaskedTensor` (``masked_tensor(data, mask)``), whose
 elementwise ops keep the mask and whose reductions skip masked elements (see ``_maskedtensor``).
-Limitation: a MaskedTensor cannot be an input/output of an ``mt.jit`` function (the masked
-reductions on plain tensors compile fine).
+A MaskedTensor can be an argument, result or captured state of an ``mt.jit`` function (the program
+sees its data and mask).
 """
 
 from __future__ import annotations

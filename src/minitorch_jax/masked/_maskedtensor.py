@@ -9,10 +9,10 @@ data and keep the mask (binary ops require equal masks, as torch); reductions us
 apply to data and mask alike. ``backward`` flows through the data
 tensor; ``.grad`` is a MaskedTensor with the input's mask.
 
-Differences from torch: a MaskedTensor cannot cross an ``mt.jit`` boundary (pass data and mask and
-build it inside); ops outside the supported lists raise ``TypeError`` naming the op; the gradient
-reaching a plain tensor through ``as_masked_tensor`` is a plain tensor (zeros at masked entries),
-where torch stores a MaskedTensor in that tensor's ``.grad``.
+An ``mt.jit`` program sees a MaskedTensor argument, result or captured state as its data and mask
+(``_flatten``/``_unflatten``). Differences from torch: ops outside the supported lists raise
+``TypeError`` naming the op; the gradient reaching a plain tensor through ``as_masked_tensor`` is a
+plain tensor (zeros at masked entries), where torch stores a MaskedTensor in that tensor's ``.grad``.
 """
 
 from __future__ import annotations
@@ -172,6 +172,16 @@ class MaskedTensor(Tensor):
     @_data.setter
     def _data(self, value):
         raise MaskedOperand("set_")
+
+    # -- parts (mt.jit passes a MaskedTensor to a program as its data and mask) --------------------
+    def _flatten(self):
+        """``((data, mask), aux)``: the part tensors and a static description (see ``_unflatten``)."""
+        return (self.__dict__["_mdata"], self.__dict__["_mmask"]), None
+
+    @staticmethod
+    def _unflatten(aux, parts):
+        """Rebuild a MaskedTensor from ``_flatten``'s parts (data stays differentiable)."""
+        return _make(parts[0], parts[1])
 
     # -- accessors -------------------------------------------------------------------------------
     def get_data(self) -> Tensor:

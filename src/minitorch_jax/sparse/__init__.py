@@ -14,7 +14,8 @@ Differences from torch:
 - the gradient w.r.t. a sparse operand is always the masked one (at its stored indices);
 - ops whose number of stored elements depends on index values (``coalesce``, ``to_sparse``,
   ``sum`` over sparse dims, sparse x sparse products) run eagerly only; sparse @ dense works in
-  ``mt.jit`` for a fixed nnz;
+  ``mt.jit`` for a fixed nnz (a sparse tensor can be an argument, result or captured state of a
+  compiled function: the program sees its index and value tensors, and each nnz is one program);
 - CSR is 2-D only (no batch or dense dims); CSC/BSR/BSC layouts are not implemented;
 - any other op on a sparse tensor raises torch's ``NotImplementedError: Could not run 'aten::<op>'
   with arguments from the 'SparseCPU' backend`` (convert with ``to_dense()``).
