@@ -11,6 +11,7 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.export import is_symbolic_dim
 
 from . import _dtype
 from ._errors import OpTypeError, OpValueError
@@ -147,11 +148,11 @@ def from_numpy(ndarray: np.ndarray) -> Tensor:
 def _shape(size, name: str) -> tuple:
     if len(size) == 1 and isinstance(size[0], (list, tuple)):
         size = size[0]
-    try:
-        shape = tuple(builtins.int(s) for s in size)
+    try:  # a dynamic size (x.shape[0] inside mt.export) stays symbolic
+        shape = tuple(s if is_symbolic_dim(s) else builtins.int(s) for s in size)
     except (TypeError, ValueError):
         raise OpTypeError(f"{name}(): size must be a sequence of ints, got {size!r}") from None
-    if builtins.any(s < 0 for s in shape):
+    if builtins.any(s < 0 for s in shape if not is_symbolic_dim(s)):
         raise RuntimeError(f"{name}(): Trying to create tensor with negative dimension: {list(shape)}")
     return shape
 
@@ -170,7 +171,7 @@ def _host_filled(value):
     """A constant-filled array made on the host for small sizes: a transfer, not an XLA program
     compiled per shape (model construction creates many shapes once each)."""
     def make(shape, dt):
-        if math.prod(shape) <= (1 << 20):
+        if builtins.all(s.__class__ is builtins.int for s in shape) and math.prod(shape) <= (1 << 20):
             return jnp.asarray(np.full(shape, value, dtype=dt))
         return jnp.full(shape, value, dt)
     return make
@@ -249,6 +250,11 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     start, end, step = _num(start), _num(end), _num(step)
     if end is None:
         start, end = 0, start
+    if builtins.any(is_symbolic_dim(v) for v in (start, end, step)):  # a dynamic size inside mt.export
+        dt = np.dtype(np.int64) if dtype is None and builtins.all(
+            isinstance(v, builtins.int) or is_symbolic_dim(v) for v in (start, end, step)) \
+            else _dtype.to_np(dtype) if dtype is not None else _dtype.get_default_dtype().np
+        return _finish(_wrap(jnp.arange(start, end, step, dtype=dt)), device, requires_grad)
     if step == 0:
         raise RuntimeError("arange(): step must be nonzero")
     if (end - start) * step < 0:

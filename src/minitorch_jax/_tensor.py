@@ -60,6 +60,9 @@ class Tensor:
 
     __slots__ = ("_data", "requires_grad", "grad_fn", "_grad", "_version", "_output_nr",
                  "_retains_grad", "_hooks", "_acc", "__weakref__", "__dict__")
+    # as torch.Tensor: numpy scalars/arrays on the left (``np.float64(0.3) * t``) defer to our
+    # reflected operators instead of turning the tensor into a float64 ndarray (losing autograd)
+    __array_priority__ = 1000
 
     def __init__(self, *args, dtype=None, device=None, requires_grad=False):
         d = _dtype.get_default_dtype() if dtype is None else _dtype.as_dtype(dtype)

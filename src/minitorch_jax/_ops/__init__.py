@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import sys
 
+import numpy as np
+from jax.export import is_symbolic_dim
+
 from .._tensor import Tensor
 
 # each family registers its ops on import; a family may also define install() for Tensor
@@ -59,17 +62,22 @@ FUNCTIONAL: dict = {}
 _UNARY_DUNDERS = {"neg", "pos", "abs", "invert"}
 _COMPARE_DUNDERS = {"eq", "ne", "lt", "le", "gt", "ge"}
 _OPERAND = (Tensor, int, float, bool, complex)
+_NP_SCALARS = (np.number, np.bool_)  # numpy scalars act as the Python numbers they hold, as in torch
 
 
 def _binary_dunders(stem, f, inplace):
     def op(self, other):
-        if not isinstance(other, _OPERAND):
-            return NotImplemented
+        if not isinstance(other, _OPERAND) and not is_symbolic_dim(other):  # x * x.shape[0] in mt.export
+            if not isinstance(other, _NP_SCALARS):
+                return NotImplemented
+            other = other.item()
         return f(self, other)
 
     def rop(self, other):
-        if not isinstance(other, _OPERAND):
-            return NotImplemented
+        if not isinstance(other, _OPERAND) and not is_symbolic_dim(other):
+            if not isinstance(other, _NP_SCALARS):
+                return NotImplemented
+            other = other.item()
         return f(other, self)
 
     op.__name__ = f"__{stem}__"

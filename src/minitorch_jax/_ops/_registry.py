@@ -20,6 +20,7 @@ import weakref
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.export import is_symbolic_dim
 
 from .. import _autocast_state, _dtype, _precision
 from .._autograd_graph import Node, accumulate_node
@@ -49,6 +50,7 @@ SAVED_TENSORS_HOOK = None
 DISPATCH_OBSERVERS: list = []
 
 _SCALARS = (int, float, bool, complex)
+_NP_SCALARS = (np.number, np.bool_)
 
 
 class Sample:
@@ -365,6 +367,8 @@ def _freeze(v):
 def _to_array(a, name):
     if isinstance(a, jax.Array):
         return a
+    if is_symbolic_dim(a):  # a dynamic size (x.shape[0] inside mt.export): an int64 value, as torch's SymInt
+        return jnp.asarray(a).astype(jnp.int64)
     if isinstance(a, np.ndarray):
         return jnp.asarray(a)
     if isinstance(a, list | tuple):
@@ -388,6 +392,9 @@ def dispatch(op: OpDef, targs, rest, kwargs):
                 needs_grad = True
         elif a is None:
             arrays.append(a)
+        elif isinstance(a, _NP_SCALARS):  # np.float64(.3), np.int64(3): a Python number, as in torch
+            arrays.append(a.item())
+            has_scalar = True
         elif isinstance(a, _SCALARS):
             arrays.append(a)
             has_scalar = True

@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+from jax.export import is_symbolic_dim
 
 from .. import _dtype, return_types
 from .._errors import DTypeError, OpIndexError, OpTypeError, OpValueError, ShapeError
@@ -199,6 +200,10 @@ def _parse(shape, index, zero_d_as_int=True):
                 d += 1
         elif kind == _INT:
             n = shape[d]
+            if is_symbolic_dim(n):  # a dynamic size: jax.numpy takes the negative index as is
+                spec.append(v)
+                d += 1
+                continue
             if v < -n or v >= n:
                 raise OpIndexError(f"index {v} is out of bounds for dimension {d} with size {n}")
             spec.append(v % n)
@@ -235,10 +240,15 @@ def _norm_slice(s: slice, n: int) -> tuple:
     start, stop, step = (None if x is None else _to_int(x) for x in (s.start, s.stop, s.step))
     if step is not None and step <= 0:
         raise OpValueError("step must be greater than zero")
+    if is_symbolic_dim(n) or is_symbolic_dim(start) or is_symbolic_dim(stop):
+        # a dynamic (mt.export) size: kept as given, jax.numpy clamps and normalises it symbolically
+        return start, stop, step
     return slice(start, stop, step).indices(n)
 
 
 def _to_int(x) -> int:
+    if is_symbolic_dim(x):  # x.shape[1] // 2 of a dynamic dimension
+        return x
     try:
         return x.__index__()
     except (AttributeError, TypeError):
@@ -372,7 +382,7 @@ _INDEX_OP = REGISTRY["_index"]
 def _getitem(self, index):
     """``self[index]``: ints, slices (positive steps), None, ``...``, bool masks and integer index
     tensors/lists, combined by torch's (numpy's) rules. The result is a new tensor, not a view."""
-    if index.__class__ is int:  # fast path: x[i]
+    if index.__class__ is int and not (self._data.shape and is_symbolic_dim(self._data.shape[0])):  # x[i]
         shape = self._data.shape
         if not shape:
             _parse(shape, index)  # raises torch's 0-d error

@@ -19,6 +19,7 @@ import warnings
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.export import is_symbolic_dim
 
 from .. import _dtype
 from .._errors import OpIndexError, OpTypeError, OpValueError, ShapeError
@@ -35,10 +36,10 @@ def _sizes(args, op: str, what: str = "size") -> tuple:
     if len(args) == 1 and isinstance(args[0], tuple):
         args = args[0]
     for s in args:
-        if isinstance(s, bool) or not isinstance(s, _INT):
+        if (isinstance(s, bool) or not isinstance(s, _INT)) and not is_symbolic_dim(s):
             raise OpTypeError(f"{op}(): argument '{what}' must be a tuple of ints, but got "
                               f"{args!r}")
-    return tuple(int(s) for s in args)
+    return tuple(s if is_symbolic_dim(s) else int(s) for s in args)  # dynamic sizes (mt.export) stay
 
 
 def _pick(args, kw_value, op, what):
@@ -56,6 +57,14 @@ def _as_tuple(v) -> tuple:
 
 def _infer_shape(shape: tuple, numel: int, op: str) -> tuple:
     """Resolve one ``-1`` in ``shape`` for ``numel`` elements; torch's errors otherwise."""
+    if is_symbolic_dim(numel) or any(is_symbolic_dim(s) for s in shape):
+        # dynamic sizes (mt.export): -1 is the symbolic quotient (jax.numpy's own inference needs
+        # sign facts it cannot prove, e.g. b*t - b >= 0); jax.numpy checks the sizes
+        known = 1
+        for s in shape:
+            if is_symbolic_dim(s) or s != -1:
+                known = known * s
+        return tuple(numel // known if not is_symbolic_dim(s) and s == -1 else s for s in shape)
     infer, known = -1, 1
     for i, s in enumerate(shape):
         if s == -1:
@@ -264,7 +273,10 @@ def flatten(input, start_dim=0, end_dim=-1):
     if nd == 0:
         return input.reshape(1)
     shape = input.shape
-    return input.reshape(shape[:s] + (int(np.prod(shape[s:e + 1], dtype=np.int64)),) + shape[e + 1:])
+    n = 1
+    for d in shape[s:e + 1]:  # a Python product: a dynamic size (mt.export) stays symbolic
+        n = n * d
+    return input.reshape(shape[:s] + (n,) + shape[e + 1:])
 
 
 @register("ravel", grad_name="ViewBackward0",

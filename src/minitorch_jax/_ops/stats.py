@@ -27,6 +27,10 @@ _INF = float("inf")
 _HI = jax.lax.Precision.HIGHEST
 
 
+class _KernelDTypeError(DTypeError, NotImplementedError):
+    """A kernel with no implementation for the input's dtype (torch raises NotImplementedError)."""
+
+
 def _default_float():
     return _dtype.get_default_dtype().np
 
@@ -138,7 +142,7 @@ def bincount(input, weights=None, minlength=0):
     float dtype; float64 for integer weights). The length depends on the data: runs eagerly.
     """
     if not jnp.issubdtype(input.dtype, jnp.integer):
-        raise DTypeError(f"bincount(): \"bincount_cpu\" not implemented for '{tname(input.dtype)}'")
+        raise _KernelDTypeError(f"bincount(): \"bincount_cpu\" not implemented for '{tname(input.dtype)}'")
     if minlength < 0:
         raise ShapeError(f"bincount(): minlength should be >= 0 (got {minlength})")
     if input.ndim != 1 or (input.size and int(jnp.min(input)) < 0):

@@ -51,6 +51,10 @@ def _out_spec(out, flat: list):
         return {"t": "D", "items": [[k, _out_spec(v, flat)] for k, v in out.items()]}
     if isinstance(out, (int, float, str, bool, type(None))):
         return {"t": "S", "v": out}
+    if isinstance(out, jax.Array):  # x.shape[0] * t: jax's symbolic size took the Tensor as a jax array
+        raise TypeError("mt.export.export: the forward returns a jax value, not a Tensor; arithmetic with a "
+                        "dynamic size on the left (x.shape[0] * t, x.size(1) / t) gives one: write the "
+                        "Tensor first (t * x.shape[0])")
     raise TypeError(f"mt.export.export: the forward returns a {type(out).__name__}; only tensors, numbers, "
                     "strings, None and lists/tuples/dicts of them can be exported")
 

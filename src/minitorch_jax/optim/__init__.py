@@ -31,4 +31,4 @@ from .swap_in import swap_in_optimizer_params_and_state
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam",
            "Rprop", "ASGD", "Adafactor", "Optax", "LBFGS", "SparseAdam", "Muon",
            "swap_in_optimizer_params_and_state"]
-from . import lr_scheduler  # noqa: E402
+from . import lr_scheduler, swa_utils  # noqa: E402

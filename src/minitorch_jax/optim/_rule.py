@@ -137,6 +137,23 @@ def group_step_fn(rule: Rule, static, zeros=frozenset()):
     return fn
 
 
+_INITS: dict = {}
+
+
+def group_init_fn(rule: Rule, static, zeros=frozenset()):
+    """The cached ``jax.jit`` of one group's fresh state: ``fn(params, hyper) -> states``. The first
+    ``step`` builds the state with it, so that it calls the same compiled update (state given) as every
+    later step instead of compiling a second, state-creating variant of the whole update."""
+    key = (rule.name, static, zeros, _scalar_dtype())
+    fn = _INITS.get(key)
+    if fn is None:
+        def init(params, hyper):
+            return [rule.init(p, _split(rule, hyper, p.dtype, zeros), static) for p in params]
+        init.__name__ = f"{rule.name}_group_init"
+        fn = _INITS[key] = jax.jit(init, inline=True)
+    return fn
+
+
 def transformation(rule: Rule, static, hyper) -> optax.GradientTransformation:
     """``rule`` as an optax GradientTransformation whose hyperparameters live in its state.
 
@@ -276,6 +293,8 @@ class RuleOptimizer(Optimizer):
             values = tuple(rule.hyper(group))
             fn = group_step_fn(rule, rule.static(group), static_zeros(rule, values))
             hyper = self._hyper_array(group, values, f64)
+            if all(s is None for s in sts) and not any(jnp.iscomplexobj(a) for a in arrs):
+                sts = group_init_fn(rule, rule.static(group), static_zeros(rule, values))(arrs, hyper)
             new_p, new_s = fn(arrs, grads, sts, hyper)
             shared_step = None
             for p, a, ns in zip(ps, new_p, new_s):

@@ -67,6 +67,20 @@ def _with_hooks(step):
     return wrapper
 
 
+def _own_step(st, seen: set):
+    """``st`` (one parameter's state) for ``state_dict()``: parameters that step together share one
+    ``'step'`` Tensor here, but torch keeps one counter per parameter, so every holder after the first
+    gets its own Tensor of the same value (else a checkpoint would alias them, and torch, loading it,
+    would add each parameter's increment to one shared counter)."""
+    step = st.get("step") if isinstance(st, dict) else None
+    if not isinstance(step, Tensor):
+        return st
+    if id(step) in seen:
+        return {**st, "step": _wrap(step._data)}
+    seen.add(id(step))
+    return st
+
+
 class Optimizer:
     """Base class for all optimizers (torch.optim.Optimizer).
 
@@ -241,7 +255,8 @@ class Optimizer:
         Returns:
             ``{'state': {index: {key: Tensor, ...}}, 'param_groups': [{..., 'params': [indices]}]}``,
             where indices number the parameters across all groups in order. State values are the
-            live Tensors (not copies), as in torch.
+            live Tensors (not copies), as in torch; a ``'step'`` counter that parameters share here is
+            given to each parameter after the first as its own Tensor (torch has one per parameter).
         """
         for hook in self._optimizer_state_dict_pre_hooks.values():
             hook(self)
@@ -257,7 +272,8 @@ class Optimizer:
             return packed
 
         groups = [pack(g) for g in self.param_groups]
-        state = {(mapping[id(k)] if isinstance(k, Tensor) else k): v for k, v in self.state.items()}
+        state = {(mapping[id(k)] if isinstance(k, Tensor) else k): _own_step(v, seen_steps)
+                 for seen_steps in [set()] for k, v in self.state.items()}
         sd = {"state": state, "param_groups": groups}
         for hook in self._optimizer_state_dict_post_hooks.values():
             res = hook(self, sd)

@@ -37,7 +37,7 @@ import warnings
 
 import jax
 
-from .. import _dtype, _grad_mode
+from .. import _autocast_state, _dtype, _grad_mode
 from .._autograd_graph import Node, edge_of
 from .._tensor import Tensor, _wrap
 from ..func import FuncTransformBackward
@@ -145,6 +145,7 @@ class _Pure:
         self.gens = cap.generators
         self.keys0 = [g._key for g in self.gens] if preserve else None
         self.recompute_ctx = recompute_ctx
+        self.autocast = _autocast_state.STATE[0]  # the recomputation runs under the forward's autocast
         self.diff_idx: list = []
         self.out_def = None
         self.out_pos = None
@@ -166,8 +167,10 @@ class _Pure:
         saved_keys = [g._key for g in self.gens]
         state = _grad_mode.STATE
         prev = state.grad
+        prev_autocast = _autocast_state.STATE[0]
         first = self.first
         try:
+            _autocast_state.STATE[0] = self.autocast
             for t, a in zip(tensors, put):
                 t._data = a
             if self.keys0 is not None:
@@ -190,6 +193,7 @@ class _Pure:
             return arrays, mutated, keys
         finally:
             state.grad = prev
+            _autocast_state.STATE[0] = prev_autocast
             for t, d in zip(tensors, saved):
                 t._data = d
             for g, k in zip(self.gens, saved_keys):

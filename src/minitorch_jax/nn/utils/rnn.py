@@ -26,8 +26,12 @@ _UNPACK = REGISTRY["_unpack_rows"].call
 
 
 def _long(a) -> Tensor:
+    """An int64 index tensor from host values; concrete even inside ``mt.jit`` (torch keeps these on
+    the CPU), so ``batch_sizes``/``sorted_indices`` stay readable on the host while a step is traced."""
+    import jax
     import jax.numpy as jnp
-    return _wrap(jnp.asarray(np.asarray(a, dtype=np.int64)))
+    with jax.ensure_compile_time_eval():
+        return _wrap(jnp.asarray(np.asarray(a, dtype=np.int64)))
 
 
 def _np(t) -> np.ndarray:
@@ -124,10 +128,12 @@ def _layout(batch_sizes: tuple):
 @lru_cache(maxsize=256)
 def _rnn_index(batch_sizes: tuple):
     """(gather (T, B), scatter (N,)) device arrays the recurrent kernel uses for a packing."""
+    import jax
     import jax.numpy as jnp
     t_idx, b_idx, slot_to_row, _ = _layout(batch_sizes)
     scatter = (t_idx * slot_to_row.shape[1] + b_idx).astype(np.int32)
-    return jnp.asarray(slot_to_row), jnp.asarray(scatter)
+    with jax.ensure_compile_time_eval():  # cached: must never hold a tracer of an mt.jit trace
+        return jnp.asarray(slot_to_row), jnp.asarray(scatter)
 
 
 def _bs_key(batch_sizes) -> tuple:

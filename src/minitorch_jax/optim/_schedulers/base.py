@@ -73,6 +73,22 @@ def _set_group_value(group: dict, key: str, value) -> None:
         group[key] = value
 
 
+def _refuse_under_jit(scheduler) -> None:
+    """Raise ``mt.jit.JitError`` when ``scheduler.step()`` runs while ``mt.jit`` traces a function.
+
+    The scheduler's state (``last_epoch`` ...) is Python state: the compiled program would hold the
+    learning rate computed once, at trace time, and later calls would silently never advance it.
+    """
+    from ... import compiler
+    if compiler.is_compiling():
+        from ...jit import JitError
+        raise JitError(
+            f"{type(scheduler).__name__}.step() was called inside a function compiled with mt.jit: the "
+            "schedule is Python state, advanced only while the function is traced, so later calls would "
+            "keep the same learning rate. Call scheduler.step() outside the compiled function (a new lr "
+            "is picked up without recompiling), or run the function eagerly (mt.jit.disable()).")
+
+
 def _format_param(name: str, optimizer, param) -> list:
     """One value per param group: a scalar is repeated, a list/tuple must have one entry per group."""
     n = len(optimizer.param_groups)
@@ -248,6 +264,7 @@ class LRScheduler:
         self._update_lr(epoch)
 
     def _update_lr(self, epoch: int | None = None) -> None:
+        _refuse_under_jit(self)
         self._get_lr_called_within_step = True
         try:
             if epoch is None:

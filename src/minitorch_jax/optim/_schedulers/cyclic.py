@@ -13,6 +13,7 @@ from .base import (
     _check_optimizer,
     _format_param,
     _group_values,
+    _refuse_under_jit,
     _set_group_value,
     _set_momentum,
 )
@@ -58,6 +59,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
 
     def step(self, epoch: float | None = None) -> None:
         """Advance one epoch, or jump to ``epoch`` (may be fractional; deprecated form, warns)."""
+        _refuse_under_jit(self)
         if epoch is None and self.last_epoch < 0:
             epoch = 0
         if epoch is None:

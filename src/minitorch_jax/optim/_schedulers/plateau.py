@@ -5,7 +5,14 @@ from __future__ import annotations
 import math
 import warnings
 
-from .base import EPOCH_DEPRECATION_WARNING, LRScheduler, _check_optimizer, _group_values, _set_group_value
+from .base import (
+    EPOCH_DEPRECATION_WARNING,
+    LRScheduler,
+    _check_optimizer,
+    _group_values,
+    _refuse_under_jit,
+    _set_group_value,
+)
 
 __all__ = ["ReduceLROnPlateau"]
 
@@ -58,6 +65,7 @@ class ReduceLROnPlateau(LRScheduler):
 
     def step(self, metrics, epoch=None) -> None:
         """Record ``metrics`` (a number or 0-d tensor) for this epoch and reduce the lr if it plateaued."""
+        _refuse_under_jit(self)
         current = float(metrics)
         if epoch is None:
             epoch = self.last_epoch + 1
