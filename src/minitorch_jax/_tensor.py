@@ -7,7 +7,9 @@ conversions, autograd bookkeeping and printing.
 
 from __future__ import annotations
 
+import itertools
 import warnings
+import weakref
 
 import jax
 import jax.numpy as jnp
@@ -137,8 +139,10 @@ class Tensor:
 
     @property
     def data(self) -> Tensor:
-        """A tensor sharing this one's array, outside autograd. Assigning rebinds the array."""
-        return _wrap(self._data)
+        """A tensor sharing this one's values, outside autograd: an in-place op on either one is seen by
+        the other (``p.data.mul_(2)``, ``m.weight.data.normal_(0, 0.02)``), and it has its own version
+        counter (autograd does not see changes made through it). Assigning rebinds the array."""
+        return _alias(self, _DataAlias)
 
     @data.setter
     def data(self, value: Tensor) -> None:
@@ -303,8 +307,10 @@ class Tensor:
         return self
 
     def detach(self) -> Tensor:
-        """A new tensor with the same data, cut from the autograd graph."""
-        return _wrap(self._data)
+        """A new tensor cut from the autograd graph that shares this one's values and version counter:
+        an in-place op on either one is seen by the other (``p.detach().copy_(x)`` changes ``p``), as in
+        torch."""
+        return _alias(self, _DetachedAlias)
 
     def detach_(self) -> Tensor:
         """Cut this tensor from the graph in place (it becomes a leaf)."""
@@ -383,6 +389,119 @@ def _wrap(arr, requires_grad: bool = False, cls=Tensor) -> Tensor:
 
 def _rebuild(arr, requires_grad):
     return _wrap(jnp.asarray(arr), requires_grad)
+
+
+# ----- aliases: .data and .detach() share their tensor's values ------------------------------------
+_SLOT_GET, _SLOT_SET = Tensor._data.__get__, Tensor._data.__set__
+_VERSION_GET, _VERSION_SET = Tensor._version.__get__, Tensor._version.__set__
+
+
+class _DataAlias(Tensor):
+    """The tensor ``t.data`` returns: it reads and writes ``t``'s array (arrays are immutable, so an
+    in-place op replaces the array, and the alias passes the new one on), with its own version counter.
+
+    A computed base is held weakly (``losses.append(loss.detach())`` must not keep the autograd graph
+    alive); once it is gone the alias keeps the last array it saw. A leaf base is held strongly. An
+    in-place op that changes the shape or dtype (``t_()``, ``resize_``), or a base rebound to another
+    shape, ends the sharing.
+    """
+
+    __slots__ = ("_aref",)
+
+    @property
+    def _data(self):
+        ref = self._aref
+        if ref is not None:
+            base = ref()
+            if base is not None:
+                arr = _SLOT_GET(base)
+                mine = _SLOT_GET(self)
+                if arr is mine:
+                    return arr
+                if arr.shape == mine.shape and arr.dtype == mine.dtype:
+                    _SLOT_SET(self, arr)
+                    return arr
+                self._aref = None  # the base was rebound to another shape (p.data = other): stop sharing
+        return _SLOT_GET(self)
+
+    @_data.setter
+    def _data(self, arr):
+        ref = self._aref
+        if ref is not None:
+            base = ref()
+            if base is not None:
+                old = _SLOT_GET(self)
+                if arr.shape == old.shape and arr.dtype == old.dtype:
+                    _SLOT_SET(base, arr)
+                else:
+                    self._aref = None
+        _SLOT_SET(self, arr)
+
+    def __reduce_ex__(self, protocol):
+        return (_rebuild, (np.asarray(self._data), self.requires_grad))
+
+    def __deepcopy__(self, memo):
+        if not self.is_leaf:
+            return Tensor.__deepcopy__(self, memo)
+        t = _wrap(self._data, self.requires_grad)
+        if self._grad is not None:
+            t._grad = self._grad.__deepcopy__(memo)
+        t.__dict__.update(self.__dict__)
+        memo[id(self)] = t
+        return t
+
+
+class _DetachedAlias(_DataAlias):
+    """The tensor ``t.detach()`` returns: a :class:`_DataAlias` that also shares ``t``'s version counter
+    (an in-place op through it is seen by autograd's checks on ``t``'s saved values, as in torch)."""
+
+    __slots__ = ()
+
+    @property
+    def _version(self):
+        ref = self._aref
+        base = ref() if ref is not None else None
+        return _VERSION_GET(self) if base is None else _VERSION_GET(base)
+
+    @_version.setter
+    def _version(self, v):
+        ref = self._aref
+        base = ref() if ref is not None else None
+        if base is not None:
+            _VERSION_SET(base, v)
+        _VERSION_SET(self, v)
+
+
+_WEAKREF = weakref.ref
+_repeat = itertools.repeat
+
+
+def _alias(t: Tensor, cls) -> Tensor:
+    """A ``cls`` alias of ``t`` (``.data`` / ``.detach()``); a plain copy of the reference for tensors
+    whose array is not a plain slot (sparse, masked, quantized: they define their own ``detach``)."""
+    arr = t._data
+    out = _new(cls)
+    if isinstance(t, _DataAlias):
+        ref = t._aref
+        base = ref() if ref is not None else None
+    else:
+        base = t if type(t)._data is Tensor._data else None
+    # a leaf base (a parameter, a data tensor) is held strongly, so the alias sees its last values however
+    # long it lives; a computed base weakly (a kept ``loss.detach()`` must not keep the graph alive)
+    if base is None:
+        out._aref = None
+    else:
+        out._aref = _WEAKREF(base) if base.grad_fn is not None else _repeat(base).__next__
+    _SLOT_SET(out, arr)
+    out.requires_grad = False
+    out.grad_fn = None
+    out._grad = None
+    _VERSION_SET(out, _VERSION_GET(base) if (base is not None and cls is _DetachedAlias) else 0)
+    out._output_nr = 0
+    out._retains_grad = False
+    out._hooks = None
+    out._acc = None
+    return out
 
 
 def _norm_dim(dim, ndim: int, op: str = "") -> int:

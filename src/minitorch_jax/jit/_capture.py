@@ -16,7 +16,7 @@ import jax
 import numpy as np
 
 from .. import _random
-from .._tensor import Tensor
+from .._tensor import Tensor, _DataAlias, _DetachedAlias
 
 __all__ = ["Capture", "discover", "find_leaks", "roots_of"]
 
@@ -26,6 +26,7 @@ _LIBS = ("minitorch_jax.", "jax", "jaxlib", "numpy", "optax", "flax", "torch", "
 _ATOMS = (str, bytes, int, float, complex, bool, type(None), types.ModuleType, type, jax.Array, np.ndarray,
           np.generic, range, slice)
 _MAX_OBJECTS = 200_000
+_ALIASES = (_DataAlias, _DetachedAlias)
 # parts of minitorch_jax whose objects hold user state (modules, optimizers, a GradScaler's scale ...)
 _STATEFUL_PARTS = ("minitorch_jax.nn", "minitorch_jax.optim", "minitorch_jax.jit", "minitorch_jax.amp")
 
@@ -143,6 +144,12 @@ def _walk(roots, visit_tensor, visit_generator=None, visit_module=None, visit_op
                 stack.extend((p, f"{path}.<part {i}>", container, key)
                              for i, p in reversed(list(enumerate(obj._flatten()[0]))))
             else:
+                if type(obj) in _ALIASES and not obj.requires_grad and obj._grad is None:
+                    # t.detach() / t.data: its values are its base's, so the base is the state
+                    ref = obj._aref
+                    base = ref() if ref is not None else None
+                    if base is not None:
+                        obj, path = base, path + ".<base>"
                 visit_tensor(obj, path, container, key)
             continue
         if isinstance(obj, _ATOMS):
