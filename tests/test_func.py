@@ -218,7 +218,7 @@ def test_functional_call_swaps_and_restores():
     with pytest.raises(ValueError, match="boom"):
         mfunc.functional_call(model, {"inner.weight": mt.tensor(w2)}, _Raiser())
     assert model.inner.weight is orig
-    with pytest.raises(RuntimeError, match="missing keys"):
+    with pytest.raises(RuntimeError, match="Missing key"):
         mfunc.functional_call(model, {"inner.weight": mt.tensor(w2)}, (mt.tensor(x),), strict=True)
 
 

@@ -2,11 +2,11 @@
 
 Eager training loops build the same graph every step. The per-node engine pays one dispatch per
 node (and XLA cannot fuse across them); here the graph's structure - the ops, their static
-arguments and the edges between nodes - becomes a cache key. The first two times a structure
-is seen, the per-node engine runs (compiling a fused program for a graph that rarely comes back
-would cost more than it saves); from the third time on, the whole backward runs as a single
-``jax.jit`` program built from the same per-op ``jax.vjp`` rules, and JAX's own cache covers
-shapes and dtypes.
+arguments, the edges between nodes and the saved arrays' shapes and dtypes - becomes a cache
+key. The first two times a key is seen, the per-node engine runs (compiling a fused program for a
+graph that rarely comes back would cost more than it saves, and a graph whose shapes change every
+step never comes back); from the third time on, the whole backward runs as a single ``jax.jit``
+program built from the same per-op ``jax.vjp`` rules.
 
 Graphs with anything the fused program cannot express (hooks, ``retain_grad``, ops that run
 eagerly, custom ``Function`` nodes, ``create_graph``) always take the per-node path, so the
@@ -116,7 +116,11 @@ def try_run(order, root_edges, root_grads, retain_graph) -> bool:
         return False
     specs, op_nodes, leaves, pos = st
     roots = tuple((pos[n], nr) for n, nr in root_edges)
-    skey = (specs, roots)
+    # the saved arrays' shapes are part of the key: a graph whose shapes change every step
+    # (variable-length batches) would otherwise recompile the whole backward on every pass
+    shapes = tuple(tuple((getattr(a, "shape", None), getattr(a, "dtype", None)) for a in n._xs)
+                   for n in op_nodes)
+    skey = (specs, roots, shapes)
     fn = _compiled.get(skey)
     if fn is None:
         count = _seen.get(skey, 0) + 1

@@ -244,7 +244,8 @@ class Tensor:
         if not self.is_leaf:
             raise RuntimeError(
                 "Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
-                "protocol at the moment.")
+                "protocol at the moment.  If you were attempting to deepcopy a module, this may be because "
+                "of a torch.nn.utils.weight_norm usage, see https://github.com/pytorch/pytorch/pull/103001")
         t = _wrap(self._data, self.requires_grad)
         t.__class__ = self.__class__
         if self._grad is not None:
@@ -410,7 +411,10 @@ class _DataAlias(Tensor):
 
     @property
     def _data(self):
-        ref = self._aref
+        try:
+            ref = self._aref
+        except AttributeError:  # made without _alias (a class swap, _wrap(..., cls)): not sharing
+            ref = self._aref = None
         if ref is not None:
             base = ref()
             if base is not None:
@@ -426,7 +430,10 @@ class _DataAlias(Tensor):
 
     @_data.setter
     def _data(self, arr):
-        ref = self._aref
+        try:
+            ref = self._aref
+        except AttributeError:
+            ref = self._aref = None
         if ref is not None:
             base = ref()
             if base is not None:
@@ -459,13 +466,13 @@ class _DetachedAlias(_DataAlias):
 
     @property
     def _version(self):
-        ref = self._aref
+        ref = getattr(self, "_aref", None)
         base = ref() if ref is not None else None
         return _VERSION_GET(self) if base is None else _VERSION_GET(base)
 
     @_version.setter
     def _version(self, v):
-        ref = self._aref
+        ref = getattr(self, "_aref", None)
         base = ref() if ref is not None else None
         if base is not None:
             _VERSION_SET(base, v)

@@ -48,15 +48,25 @@ def _tname(dt) -> str:
             "int64": "Long", "int32": "Int"}.get(np.dtype(dt).name, np.dtype(dt).name)
 
 
+def _cname(dt) -> str:
+    """A dtype as torch's C++ messages spell it (``float``, ``double``, ``c10::Half`` ...)."""
+    name = _tname(dt)
+    return name.lower() if name in ("Float", "Double", "Long", "Int") else f"c10::{name}"
+
+
 def _check_common(op, x, w, bias, nd, stride, dilation, groups):
     if w.ndim != nd + 2:
         raise ShapeError(f"{op}(): expected weight to be {nd + 2}-dimensional, got weight of size "
                          f"{list(w.shape)}")
     if x.dtype != w.dtype or (bias is not None and bias.dtype != x.dtype):
-        other = w.dtype if x.dtype != w.dtype else bias.dtype
-        raise DTypeError(f"{op}(): expected scalar type {_tname(x.dtype)} but found {_tname(other)} "
-                         f"(input {x.dtype}, weight {w.dtype}"
-                         f"{'' if bias is None else ', bias ' + str(bias.dtype)})")
+        # torch's words: the bias is checked against the input first, then the weight
+        detail = f"input {x.dtype}, weight {w.dtype}{'' if bias is None else ', bias ' + str(bias.dtype)}"
+        if bias is not None and bias.dtype != x.dtype:
+            msg = (f"Input type ({_cname(x.dtype)}) and bias type ({_cname(bias.dtype)}) should be the same "
+                   f"(expected scalar type {_tname(x.dtype)} but found {_tname(bias.dtype)}: {detail})")
+        else:
+            msg = f"expected scalar type {_tname(x.dtype)} but found {_tname(w.dtype)} ({detail})"
+        raise DTypeError(f"{op}(): {msg}")
     if any(s <= 0 for s in stride):
         raise ShapeError(f"{op}(): non-positive stride is not supported (stride={list(stride)})")
     if any(d <= 0 for d in dilation):

@@ -81,16 +81,18 @@ def _float_in(op, x, kernel):
 
 
 def _size_warning(op, input, target):
-    if input.shape != target.shape:
+    """torch's broadcasting warning; called by the public wrappers on EVERY call (not from a kernel, which
+    is traced once per shape and cached), so warning filters see it as often as torch's."""
+    if getattr(input, "shape", None) != getattr(target, "shape", None):
         warnings.warn(
             f"{op}: Using a target size ({list(target.shape)}) that is different to the input size "
             f"({list(input.shape)}). This will likely lead to incorrect results due to broadcasting. "
-            "Please ensure they have the same size.", UserWarning, stacklevel=2)
+            "Please ensure they have the same size.", UserWarning, stacklevel=3)
 
 
 def _pair(op, input, target, kernel):
-    """Promote ``input``/``target`` to their common float type and broadcast them (with torch's warning)."""
-    _size_warning(op, input, target)
+    """Promote ``input``/``target`` to their common float type and broadcast them (the public wrapper
+    gives torch's size warning)."""
     shape = broadcast_shape(op, input.shape, target.shape)
     dt = jnp.result_type(input, target)
     _float_in(op, jnp.zeros((), dt), kernel)
@@ -135,6 +137,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
         reduction: 'none' | 'mean' | 'sum'.
         weight: optional per-element weights of ``input``'s size; 'mean' then divides by their sum.
     """
+    _size_warning("mse_loss", input, target)
     return _f("mse_loss")(input, target, weight, _reduction(size_average, reduce, reduction))
 
 
@@ -161,6 +164,7 @@ def _l1_k(input, target, weight, reduction):
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """Absolute error ``|input - target|``, reduced (F.l1_loss); ``weight`` as in :func:`mse_loss`."""
+    _size_warning("l1_loss", input, target)
     return _f("l1_loss")(input, target, weight, _reduction(size_average, reduce, reduction))
 
 
@@ -180,6 +184,7 @@ def _smooth_l1_k(input, target, reduction, beta):
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
     """Smooth L1: ``0.5 d**2 / beta`` where ``|d| < beta``, else ``|d| - beta / 2`` (F.smooth_l1_loss)."""
+    _size_warning("smooth_l1_loss", input, target)
     return _f("smooth_l1_loss")(input, target, _reduction(size_average, reduce, reduction), beta)
 
 
@@ -196,11 +201,13 @@ def _huber_k(input, target, weight, reduction, delta):
     x, t = _pair("huber_loss", input, target, "huber_cpu")
     d = jnp.abs(x - t)
     loss = jnp.where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta))
-    return _weighted("huber_loss", loss, weight, input, reduction, mean_by_weight=False)
+    # torch writes huber_loss into a tensor of the INPUT's dtype (float32 input, float64 target -> float32)
+    return _weighted("huber_loss", loss, weight, input, reduction, mean_by_weight=False).astype(input.dtype)
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     """Huber: ``0.5 d**2`` where ``|d| < delta``, else ``delta * (|d| - delta / 2)`` (F.huber_loss)."""
+    _size_warning("huber_loss", input, target)
     return _f("huber_loss")(input, target, weight, _reduction(None, None, reduction), delta)
 
 
@@ -493,8 +500,9 @@ _nn("binary_cross_entropy", nin=3, impl=binary_cross_entropy, samples=lambda: [
 def _bcel_k(input, target, weight, pos_weight, reduction):
     """Binary cross-entropy with logits kernel (log-sigmoid form, stable)."""
     if target.shape != input.shape:
-        raise OpValueError(f"binary_cross_entropy_with_logits: Target size ({list(target.shape)}) must be "
-                           f"the same as input size ({list(input.shape)})")
+        raise OpValueError(f"binary_cross_entropy_with_logits: Target size (torch.Size("
+                           f"{list(target.shape)})) must be the same as input size (torch.Size("
+                           f"{list(input.shape)}))")
     if not _dtype.is_inexact(target.dtype):
         raise DTypeError(f"binary_cross_entropy_with_logits: result type Float can't be cast to the desired "
                          f"output type {_tn(target.dtype)} (target must be floating point)")
@@ -599,7 +607,7 @@ def _cos_emb_k(input1, input2, target, margin, reduction):
     m1 = jnp.sum(input1 * input1, axis=-1) + eps
     m2 = jnp.sum(input2 * input2, axis=-1) + eps
     cos = prod / jnp.sqrt(m1 * m2)
-    broadcast_shape("cosine_embedding_loss", cos.shape, target.shape)
+    broadcast_shape("cosine_embedding_loss", target.shape, cos.shape)  # torch names the target first
     zero = jnp.zeros((), cos.dtype)
     loss = jnp.where(target == 1, 1 - cos, zero) + jnp.where(target == -1, jnp.maximum(cos - margin, 0), zero)
     return _reduce(loss, reduction)
@@ -610,6 +618,8 @@ def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, r
 
     Shapes: inputs (N, D) with target (N), or inputs (D) with a 0-d target (F.cosine_embedding_loss).
     """
+    if isinstance(target, Tensor):  # torch compares the labels only: no gradient edge to them
+        target = target.detach()
     return _f("cosine_embedding_loss")(input1, input2, target, margin, _reduction(size_average, reduce,
                                                                                   reduction))
 
@@ -711,6 +721,8 @@ def _hinge_emb_k(input, target, margin, reduction):
 
 def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"):
     """``x`` where ``target == 1``, ``max(0, margin - x)`` where ``target == -1`` (F.hinge_embedding_loss)."""
+    if isinstance(target, Tensor):  # torch compares the labels only: no gradient edge to them
+        target = target.detach()
     return _f("hinge_embedding_loss")(input, target, margin, _reduction(size_average, reduce, reduction))
 
 

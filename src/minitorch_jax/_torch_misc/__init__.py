@@ -9,9 +9,20 @@ are imported on use), so op-table files may import their helpers (``_check_memor
 
 from __future__ import annotations
 
-from . import dtype_info, extras, functional, legacy_types, memory_formats, quantized, switches, toplevel
+from . import (
+    dtype_info,
+    extras,
+    foreach,
+    functional,
+    legacy_types,
+    memory_formats,
+    quantized,
+    switches,
+    toplevel,
+)
 from .dtype_info import *  # noqa: F403
 from .extras import *  # noqa: F403
+from .foreach import *  # noqa: F403
 from .functional import *  # noqa: F403
 from .legacy_types import *  # noqa: F403
 from .memory_formats import *  # noqa: F403
@@ -21,4 +32,4 @@ from .switches import *  # noqa: F403
 from .toplevel import *  # noqa: F403
 
 __all__ = (dtype_info.__all__ + memory_formats.__all__ + switches.__all__ + legacy_types.__all__
-           + functional.__all__ + toplevel.__all__ + extras.__all__ + quantized.__all__)
+           + functional.__all__ + toplevel.__all__ + extras.__all__ + quantized.__all__ + foreach.__all__)

@@ -14,6 +14,7 @@ autograd tape as one node whose backward is ``jax.vjp`` of the whole transform, 
 
 from __future__ import annotations
 
+import copy
 import functools
 
 import jax
@@ -62,6 +63,38 @@ def _call_plain(func, args, kwargs):
         return func(*args, **kwargs)
     finally:
         state.grad = prev
+
+
+def _in_order(result, ref):
+    """``result`` with every dict's keys in the order of the matching dict in ``ref``.
+
+    JAX rebuilds dicts with sorted keys; torch.func keeps the user's insertion order (a per-sample
+    gradient dict iterates like ``named_parameters()``), so the Python structure a transform saw is
+    used to restore it.
+    """
+    if isinstance(result, dict) and isinstance(ref, dict) and set(result) == set(ref):
+        items = {k: _in_order(result[k], ref[k]) for k in ref}
+        if type(result) is dict:
+            return items
+        new = copy.copy(result)   # keep an OrderedDict/defaultdict's type
+        new.clear()
+        new.update(items)
+        return new
+    if isinstance(result, (tuple, list)) and isinstance(ref, (tuple, list)) and len(result) == len(ref):
+        items = [_in_order(a, b) for a, b in zip(result, ref)]
+        return type(result)(*items) if hasattr(result, "_fields") else type(result)(items)
+    return result
+
+
+def _graft(out, leaf_ref):
+    """``out``'s structure with every Tensor leaf replaced by ``leaf_ref`` (a Jacobian's shape)."""
+    if isinstance(out, Tensor):
+        return leaf_ref
+    if isinstance(out, dict):
+        return {k: _graft(v, leaf_ref) for k, v in out.items()}
+    if isinstance(out, (tuple, list)):
+        return [_graft(v, leaf_ref) for v in out]
+    return out
 
 
 def _invoke(transformed, args):
@@ -171,13 +204,15 @@ def _diff_transform(jax_transform, func, argnums, has_aux, fname, check_scalar=F
     """Shared body of grad / grad_and_value / jacrev / jacfwd: differentiate w.r.t. argnums."""
     def wrapper(*args, **kwargs):
         single, nums = _argnums_tuple(argnums, len(args), fname)
+        seen = {}
 
         def transformed(*arr_args):
             def pure(*diff):
                 full = list(_to_tensors(arr_args))
                 for i, d in zip(nums, diff):
                     full[i] = _to_tensors(d)
-                out = _call_plain(func, full, kwargs)
+                out = _call_plain(func, _in_order(full, list(args)), kwargs)
+                seen["out"] = out
                 if has_aux:
                     if not (isinstance(out, tuple) and len(out) == 2):
                         raise RuntimeError(f"{fname}(f)(*args): output of function f should be a "
@@ -198,7 +233,17 @@ def _diff_transform(jax_transform, func, argnums, has_aux, fname, check_scalar=F
             jnums = 0 if single else tuple(range(len(nums)))
             return jax_transform(pure, argnums=jnums, has_aux=has_aux)(*diff_args)
 
-        return _invoke(transformed, args)
+        result = _invoke(transformed, args)
+        if "out" not in seen:
+            return result
+        gref = args[nums[0]] if single else tuple(args[n] for n in nums)
+        out, aux = seen["out"] if has_aux else (seen["out"], None)
+        if fname == "grad_and_value":
+            ref = (gref, (out, aux) if has_aux else out)
+        else:
+            ref = gref if check_scalar else _graft(out, gref)
+            ref = (ref, aux) if has_aux else ref
+        return _in_order(result, ref)
 
     return wrapper
 
@@ -356,18 +401,24 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=N
         for d, i in zip(dims, pos):
             nd = leaves[i].ndim
             if d is not None and not -nd <= d < max(nd, 1):
-                raise ValueError(f"vmap: in_dim={d} is out of bounds for a Tensor with {nd} dims")
+                fname = getattr(func, "__name__", repr(func))
+                raise ValueError(f"vmap({fname}, in_dims={in_dims}, ...)(<inputs>): Got in_dim={d} for some "
+                                 f"input, but that input is a Tensor of dimensionality {nd} so expected "
+                                 f"in_dim to satisfy -{nd} <= in_dim < {nd}.")
 
         def transformed(*arr_args):
             def pure(dyn_arrays):
-                inner = _rebuild(leaves, treedef, pos, dyn_arrays)
-                return _to_arrays(_call_plain(func, inner, kwargs))
+                inner = _in_order(_rebuild(leaves, treedef, pos, dyn_arrays), args)
+                out = _call_plain(func, inner, kwargs)
+                seen["out"] = out
+                return _to_arrays(out)
 
             flat_leaves = jax.tree_util.tree_flatten(arr_args)[0]
             dyn_arrays = [flat_leaves[i] for i in pos]
             return jax.vmap(pure, in_axes=(dims,), out_axes=out_dims)(dyn_arrays)
 
-        return _invoke(transformed, args)
+        seen = {}
+        return _in_order(_invoke(transformed, args), seen.get("out"))
 
     return wrapper
 
@@ -435,13 +486,15 @@ def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, 
     if isinstance(parameter_and_buffer_dicts, dict):
         values = dict(parameter_and_buffer_dicts)
     else:
-        values = {}
+        values, seen = {}, {}
         for d in parameter_and_buffer_dicts:
             for k, v in d.items():
-                if k in values:
-                    raise ValueError(f"{k} appeared in multiple dictionaries; behavior of functional "
-                                     "call is ambiguous")
-                values[k] = v
+                seen[k] = seen.get(k, 0) + 1
+                values.setdefault(k, v)
+        dups = [k for k, n in seen.items() if n > 1]
+        if dups:
+            raise ValueError(f"{dups} appeared in multiple dictionaries; behavior of functional call is "
+                             "ambiguous")
     args = () if args is None else (args if isinstance(args, tuple) else (args,))
     kwargs = {} if kwargs is None else kwargs
     named = _named(module, "parameters") + _named(module, "buffers")
@@ -450,8 +503,11 @@ def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, 
         missing = sorted(known - set(values))
         unexpected = sorted(set(values) - known)
         if missing or unexpected:
-            raise RuntimeError(f"Error(s) in reparametrizing for {type(module).__name__}: missing keys "
-                               f"{missing}, unexpected keys {unexpected}")
+            lines = [f"Error(s) in reparametrizing for {type(module).__name__}:"]
+            for what, keys in (("Unexpected", unexpected), ("Missing", missing)):
+                if keys:
+                    lines.append(f"\t{what} key(s): " + ", ".join(f"'{k}'" for k in keys) + ".")
+            raise RuntimeError("\n".join(lines))
     if tie_weights:
         by_id = {}
         for n, t in named:

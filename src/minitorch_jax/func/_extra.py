@@ -51,7 +51,7 @@ def stack_module_state(models):
     Example::
 
         params, buffers = mt.func.stack_module_state(models)
-        base = copy.deepcopy(models[0]).to("meta")   # or models[0]
+        base = copy.deepcopy(models[0])   # torch's .to("meta") is not supported (no meta device)
         out = mt.func.vmap(lambda p, b, x: mt.func.functional_call(base, (p, b), (x,)),
                            in_dims=(0, 0, None))(params, buffers, x)   # (M, N, out)
     """

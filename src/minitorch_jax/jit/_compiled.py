@@ -34,7 +34,7 @@ from .. import _autocast_state, _autograd_graph, _dtype, _random, _state_version
 from .._autograd_graph import Node, accumulate_node
 from .._errors import MiniTorchError, drop_jax_note
 from .._grad_mode import STATE, set_grad_enabled
-from .._tensor import Tensor, _wrap
+from .._tensor import Tensor, _DataAlias, _DetachedAlias, _wrap
 from . import _capture, _diagnose
 from ._switch import SWITCH
 
@@ -62,6 +62,7 @@ _GET_VERSION = operator.attrgetter("_version")
 _SET_VERSION = Tensor._version.__set__
 _IS_NONE = partial(operator.is_, None)  # (not `None in xs`: that would call Tensor.__eq__)
 _consume = deque(maxlen=0).extend  # runs an iterator to its end at C speed
+_ALIASES = (_DataAlias, _DetachedAlias)  # (a .detach() argument is rebuilt as a plain Tensor)
 
 
 def _bump_versions(tensors) -> None:
@@ -132,7 +133,8 @@ def _flat(a, dyn):
             parts, aux = a._flatten()
             return ("P", (type(a)._unflatten, aux), tuple(_flat(p, dyn) for p in parts))
         dyn.append(a._data)
-        return ("T", a.requires_grad, type(a))
+        cls = type(a)
+        return ("T", a.requires_grad, Tensor if cls in _ALIASES else cls)
     if isinstance(a, (list, tuple)):
         kind = "L" if isinstance(a, list) else ("N", type(a)) if hasattr(a, "_fields") else "U"
         return (kind, tuple(_flat(x, dyn) for x in a))

@@ -89,9 +89,14 @@ class _ConvNd(Module):
         if input.ndim in (nd + 1, nd + 2):
             dim = input.ndim - nd - 1
             if input.shape[dim] != self.in_channels:
+                # torch's words (an unbatched input is reported with its batch dim of 1), after the layer
+                shape = list(input.shape) if dim == 1 else [1, *input.shape]
+                given = "transposed=1" if self._transposed else f"groups={self.groups}"
                 raise ShapeError(f"{type(self).__name__}({self.in_channels}, {self.out_channels}, "
-                                 f"kernel_size={self.kernel_size}): expected input with {self.in_channels} "
-                                 f"channels (dim {dim}), got shape {list(input.shape)}")
+                                 f"kernel_size={self.kernel_size}): Given {given}, weight of size "
+                                 f"{list(self.weight.shape)}, expected input{shape} to have "
+                                 f"{self.in_channels} channels, but got {input.shape[dim]} channels instead "
+                                 f"(input of shape {list(input.shape)})")
 
     def extra_repr(self) -> str:
         nd = self._nd
