@@ -137,7 +137,7 @@ def main(argv=None) -> int:
     if not HAS_MATMUL:
         print("  (mt has no matmul yet: layer 1 is a broadcast product and a sum)")
 
-    eager_params = {k: v.detach().requires_grad_() for k, v in init.items()}
+    eager_params = {k: v.detach().clone().requires_grad_() for k, v in init.items()}  # (detach shares)
     eager_losses, eager_ms = train_eager(eager_params, x, y, steps)
     jit_losses, jit_ms, compile_s = train_jit(init, x, y, steps)
 

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import jax
 
-from ._tensor import Tensor, _wrap
+from ._tensor import Tensor, _DataAlias, _DetachedAlias, _wrap
+
+_ALIASES = (_DataAlias, _DetachedAlias)
 
 
 def _flatten(t: Tensor):
-    return (t._data,), (type(t), t.requires_grad)
+    cls = type(t)
+    return (t._data,), (Tensor if cls in _ALIASES else cls, t.requires_grad)  # (.detach(): a plain Tensor)
 
 
 def _unflatten(aux, children):
@@ -29,3 +32,5 @@ def register_pytree(cls=Tensor) -> None:
 
 
 register_pytree(Tensor)
+for _cls in _ALIASES:
+    register_pytree(_cls)

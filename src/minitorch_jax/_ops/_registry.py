@@ -50,7 +50,7 @@ SAVED_TENSORS_HOOK = None
 DISPATCH_OBSERVERS: list = []
 
 _SCALARS = (int, float, bool, complex)
-_NP_SCALARS = (np.number, np.bool_)
+_NP_SCALARS = np.number  # (a numpy bool stays refused: it is a mask in masked_fill/where positions)
 
 
 class Sample:
@@ -393,6 +393,9 @@ def dispatch(op: OpDef, targs, rest, kwargs):
         elif a is None:
             arrays.append(a)
         elif isinstance(a, _NP_SCALARS):  # np.float64(.3), np.int64(3): a Python number, as in torch
+            if not arrays and not isinstance(a, _SCALARS):  # ... except as the input tensor (torch refuses)
+                raise TypeError(f"{op.name}(): argument 'input' (position 1) must be Tensor, not "
+                                f"numpy.{type(a).__name__}")
             arrays.append(a.item())
             has_scalar = True
         elif isinstance(a, _SCALARS):
