@@ -32,8 +32,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "docs" / "COVERAGE.md"
 
-NAMESPACES = ["", ".nn", ".nn.functional", ".nn.utils", ".optim", ".optim.lr_scheduler", ".linalg", ".fft",
-              ".special", ".amp", ".distributions", ".utils.data", ".utils.checkpoint", ".testing",
+NAMESPACES = ["", ".nn", ".nn.functional", ".nn.utils", ".optim", ".optim.lr_scheduler", ".optim.swa_utils",
+              ".linalg", ".fft", ".special", ".amp", ".distributions", ".utils.data", ".utils.checkpoint",
+              ".testing",
               ".compiler", ".autograd", ".autograd.graph", ".autograd.forward_ad", ".func", ".export",
               ".library", ".nn.attention", ".nn.attention.flex_attention", ".nn.init", ".signal.windows",
               ".accelerator", ".sparse", ".masked", ".distributed", ".cuda"]
