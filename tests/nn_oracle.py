@@ -77,3 +77,17 @@ def compare_buffers(mt_module, torch_module, rtol=None, atol=None):
     t_bufs = dict(torch_module.named_buffers())
     for name, b in mt_module.named_buffers():
         assert_same(b, t_bufs[name], rtol, atol, what=f"buffer {name}")
+
+
+def to_numpy(t):
+    """A torch or minitorch_jax tensor's values as a numpy array (detached)."""
+    return t.detach().numpy() if isinstance(t, torch.Tensor) else np.asarray(t.detach()._data)
+
+
+def assert_params_same(m_model, t_model, rtol=1e-4, atol=1e-5):
+    """Both models have the same parameter names, and equal values under ``rtol``/``atol``."""
+    t_params = dict(t_model.named_parameters())
+    m_params = dict(m_model.named_parameters())
+    assert set(m_params) == set(t_params)
+    for name, p in m_params.items():
+        np.testing.assert_allclose(to_numpy(p), to_numpy(t_params[name]), rtol=rtol, atol=atol, err_msg=name)

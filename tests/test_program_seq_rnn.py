@@ -12,7 +12,7 @@ import pytest
 
 import minitorch_jax as mt
 
-from .nn_oracle import copy_state
+from .nn_oracle import assert_params_same, copy_state, to_numpy
 from .oracle import assert_same, torch
 
 PAD, SOS, EOS = 0, 1, 2
@@ -222,18 +222,6 @@ def batch_of(lib, prog, seqs):
     return prog["collate"]([lib.from_numpy(s.copy()) for s in seqs])
 
 
-def _np(t):
-    return t.detach().numpy() if isinstance(t, torch.Tensor) else np.asarray(t.detach()._data)
-
-
-def assert_params_same(m_model, t_model, rtol=1e-4, atol=1e-5):
-    t_params = dict(t_model.named_parameters())
-    m_params = dict(m_model.named_parameters())
-    assert set(m_params) == set(t_params)
-    for name, p in m_params.items():
-        np.testing.assert_allclose(_np(p), _np(t_params[name]), rtol=rtol, atol=atol, err_msg=name)
-
-
 @pytest.fixture(scope="module")
 def progs():
     return build(torch), build(mt)
@@ -264,7 +252,7 @@ def _run_classifier(prog, lib, model, epochs, step_fn=None, shuffle=True):
         tokens, lengths = batch_of(lib, prog, seqs)
         val_loss, acc, probs = evaluate(tokens, lengths, lib.from_numpy(labels))
         sched.step(val_loss)
-        evals.append((val_loss, acc, _np(probs)))
+        evals.append((val_loss, acc, to_numpy(probs)))
         lrs.append(opt.param_groups[0]["lr"])
     return losses, evals, lrs, (step, opt, sched)
 
@@ -308,7 +296,7 @@ def test_classifier_jit_step_matches_eager(progs):
     assert j_lrs == e_lrs
     e_params = dict(e_model.named_parameters())
     for name, p in j_model.named_parameters():
-        np.testing.assert_allclose(_np(p), _np(e_params[name]), rtol=1e-4, atol=1e-5, err_msg=name)
+        np.testing.assert_allclose(to_numpy(p), to_numpy(e_params[name]), rtol=1e-4, atol=1e-5, err_msg=name)
 
 
 def test_classifier_state_dict_round_trip(progs, tmp_path):
@@ -324,13 +312,13 @@ def test_classifier_state_dict_round_trip(progs, tmp_path):
     fresh = mprog["TextClassifier"](VOCAB, 8, 6, N_CLASSES).eval()
     fresh.load_state_dict(mt.load(path))
     with mt.no_grad():
-        np.testing.assert_array_equal(_np(fresh(tokens, lengths)), _np(m_model(tokens, lengths)))
+        np.testing.assert_array_equal(to_numpy(fresh(tokens, lengths)), to_numpy(m_model(tokens, lengths)))
     # the mt checkpoint is a torch checkpoint
     t_model.load_state_dict(torch.load(path))
     t_model.eval()
     t_tokens, t_lengths = batch_of(torch, tprog, seqs)
     with torch.no_grad():
-        np.testing.assert_allclose(_np(t_model(t_tokens, t_lengths)), _np(m_model(tokens, lengths)),
+        np.testing.assert_allclose(to_numpy(t_model(t_tokens, t_lengths)), to_numpy(m_model(tokens, lengths)),
                                    rtol=1e-5, atol=1e-6)
 
 
@@ -344,11 +332,11 @@ def test_classifier_tensor_lengths_and_padding_idx(progs):
         out = model(tokens, lib.tensor(lengths))
         out.sum().backward()
         g = model.embedding.weight.grad
-        assert not _np(g)[PAD].any()
+        assert not to_numpy(g)[PAD].any()
         outs.append(out)
     assert_same(outs[1], outs[0], rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(_np(m_model.embedding.weight.grad), _np(t_model.embedding.weight.grad),
-                               rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(to_numpy(m_model.embedding.weight.grad),
+                               to_numpy(t_model.embedding.weight.grad), rtol=1e-4, atol=1e-6)
 
 
 # --------------------------------------------------------------------------------------------
@@ -378,7 +366,7 @@ def _run_seq2seq(prog, lib, model, epochs, step_fn=None, shuffle=True):
         tgt_b, _ = batch_of(lib, prog, tgt)
         val_loss, pred, attn = evaluate(src_b, src_len, tgt_b)
         sched.step(val_loss)
-        evals.append((val_loss, _np(pred), _np(attn)))
+        evals.append((val_loss, to_numpy(pred), to_numpy(attn)))
         lrs.append(opt.param_groups[0]["lr"])
     return losses, evals, lrs, step
 
@@ -415,7 +403,7 @@ def test_seq2seq_jit_step(progs):
     assert j_lrs == e_lrs
     e_params = dict(m_eager.named_parameters())
     for name, p in m_jit.named_parameters():
-        np.testing.assert_allclose(_np(p), _np(e_params[name]), rtol=1e-4, atol=1e-5, err_msg=name)
+        np.testing.assert_allclose(to_numpy(p), to_numpy(e_params[name]), rtol=1e-4, atol=1e-5, err_msg=name)
     assert int(m_jit.steps_seen) == int(m_eager.steps_seen) == 3
 
 
@@ -435,7 +423,7 @@ def test_seq2seq_state_dict_round_trip(progs, tmp_path):
     with mt.no_grad():
         a, _ = fresh(src_b, src_len, tgt_b, greedy)
         b, _ = m_model(src_b, src_len, tgt_b, greedy)
-    np.testing.assert_array_equal(_np(a), _np(b))
+    np.testing.assert_array_equal(to_numpy(a), to_numpy(b))
     path2 = tmp_path / "s2s_mt.pt"
     mt.save(fresh.state_dict(), path2)
     sd = mt.load(path2)
@@ -517,5 +505,5 @@ def test_regression_packing_inside_jit():
         j_out, j_lens = g(x, lengths)
     e_out, e_lens = f(x, lengths)  # eager after the trace: the cached indices are still usable
     assert g.num_compiles == 1
-    np.testing.assert_allclose(_np(j_out), _np(e_out), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(to_numpy(j_out), to_numpy(e_out), rtol=1e-5, atol=1e-6)
     assert j_lens.tolist() == e_lens.tolist() == lengths

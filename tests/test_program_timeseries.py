@@ -13,7 +13,7 @@ import pytest
 
 import minitorch_jax as mt
 
-from .nn_oracle import copy_state
+from .nn_oracle import assert_params_same, copy_state, to_numpy
 from .oracle import torch
 
 
@@ -179,18 +179,6 @@ def sine_waves(n=6, length=24, period=8.0, seed=0):
     return (np.sin(2 * np.pi * t / period) + noise).astype(np.float32)
 
 
-def _np(t):
-    return t.detach().numpy() if isinstance(t, torch.Tensor) else np.asarray(t.detach()._data)
-
-
-def assert_params_same(m_model, t_model, rtol=1e-4, atol=1e-5):
-    t_params = dict(t_model.named_parameters())
-    m_params = dict(m_model.named_parameters())
-    assert set(m_params) == set(t_params)
-    for name, p in m_params.items():
-        np.testing.assert_allclose(_np(p), _np(t_params[name]), rtol=rtol, atol=atol, err_msg=name)
-
-
 @pytest.fixture(scope="module")
 def progs():
     return build(torch), build(mt)
@@ -231,7 +219,7 @@ def _run_lbfgs(prog, lib, model, steps=2):
     model.eval()
     with lib.no_grad():
         forecast = model(x, future=FUTURE)  # free-running: no targets
-    return finals, all_losses, _np(forecast), opt
+    return finals, all_losses, to_numpy(forecast), opt
 
 
 def test_gru_lbfgs_matches_torch(progs):
@@ -275,7 +263,7 @@ def test_tcn_adam_early_stopping_matches_torch(progs, wn):
         assert len(vals) < 6 and vals.index(best) < len(vals) - 1 and vals[-1] > best
         assert evaluate(*val) == pytest.approx(best, rel=1e-6)
         ctx = lib.from_numpy(sine_waves(n=2, length=16, seed=7))
-        results.append((best, history, _np(prog["predict"](model, ctx, 5))))
+        results.append((best, history, to_numpy(prog["predict"](model, ctx, 5))))
     (t_best, t_hist, t_pred), (m_best, m_hist, m_pred) = results
     assert len(m_hist) == len(t_hist)
     for (ml, mv), (tl, tv) in zip(m_hist, t_hist):
@@ -314,12 +302,12 @@ def test_tcn_state_dict_round_trip(progs, tmp_path):
     fresh.eval()
     m_model.eval()
     with mt.no_grad():
-        np.testing.assert_array_equal(_np(fresh(x)), _np(m_model(x)))
+        np.testing.assert_array_equal(to_numpy(fresh(x)), to_numpy(m_model(x)))
     t_model.load_state_dict(torch.load(path))
     t_model.eval()
     with torch.no_grad():
-        np.testing.assert_allclose(_np(t_model(torch.from_numpy(sine_waves(n=2, length=16, seed=9)))),
-                                   _np(m_model(x)), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(to_numpy(t_model(torch.from_numpy(sine_waves(n=2, length=16, seed=9)))),
+                                   to_numpy(m_model(x)), rtol=1e-5, atol=1e-6)
 
 
 # --------------------------------------------------------------------------------------------
@@ -358,7 +346,7 @@ def test_regression_loss_mixed_dtype_targets(name):
             out.append([getattr(lib.nn, name)(reduction=r)(pred, target) for r in ("mean", "none")])
     for m, t in zip(*out[::-1]):
         assert str(m.dtype).split(".")[-1] == str(t.dtype).split(".")[-1]
-        np.testing.assert_allclose(_np(m), _np(t), rtol=1e-6)
+        np.testing.assert_allclose(to_numpy(m), to_numpy(t), rtol=1e-6)
 
 
 def test_deepcopy_of_legacy_weight_norm_model_raises_like_torch(progs):
