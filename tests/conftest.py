@@ -48,3 +48,15 @@ def _bounded_memory_maps():
         import jax
         jax.clear_caches()
         gc.collect()
+
+
+@pytest.fixture(autouse=True)
+def _torch_distribution_validation_on():
+    """torch._dynamo, once any test has initialised it (torch.export, torch.compile), switches torch's
+    default distribution argument validation off for the rest of the process; tests compare against
+    torch's documented default (on), so restore it before each test."""
+    import sys
+    dist = sys.modules.get("torch.distributions")
+    if dist is not None:
+        dist.Distribution.set_default_validate_args(True)
+    yield

@@ -534,17 +534,18 @@ def test_actor_critic_checkpoint_round_trip(tmp_path):
 def test_rl_bad_inputs_raise_like_torch():
     t_lib, m_lib = build_rl(torch), build_rl(mt)
     probs = np.array([[0.2, 0.3, 0.5]], np.float32)
-    # an action outside the Categorical's support
+    # an action outside the Categorical's support (validate_args explicit: torch._dynamo, once
+    # initialised by any earlier test in this process, turns torch's default validation off)
     with pytest.raises(ValueError) as te:
-        t_lib["Categorical"](torch.from_numpy(probs)).log_prob(torch.tensor([3]))
+        t_lib["Categorical"](torch.from_numpy(probs), validate_args=True).log_prob(torch.tensor([3]))
     with pytest.raises(ValueError) as me:
-        m_lib["Categorical"](mt.tensor(probs)).log_prob(mt.tensor([3]))
+        m_lib["Categorical"](mt.tensor(probs), validate_args=True).log_prob(mt.tensor([3]))
     assert "support" in str(me.value) and "support" in str(te.value)
     # a negative standard deviation
     with pytest.raises(ValueError) as te:
-        t_lib["Normal"](torch.zeros(2), torch.tensor([1.0, -1.0]))
+        t_lib["Normal"](torch.zeros(2), torch.tensor([1.0, -1.0]), validate_args=True)
     with pytest.raises(ValueError) as me:
-        m_lib["Normal"](mt.zeros(2), mt.tensor([1.0, -1.0]))
+        m_lib["Normal"](mt.zeros(2), mt.tensor([1.0, -1.0]), validate_args=True)
     assert "scale" in str(me.value)
     # an observation with the wrong size into the policy
     torch.manual_seed(0)
