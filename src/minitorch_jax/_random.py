@@ -37,7 +37,7 @@ from ._creation import _finish
 from ._device import device as _device_cls
 from ._errors import DTypeError, OpTypeError, ShapeError
 from ._grad_mode import STATE
-from ._tensor import Tensor, _wrap
+from ._tensor import Tensor, _wrap, _wrote_view
 
 __all__ = sorted([
     "Generator", "bernoulli", "default_generator", "get_rng_state", "initial_seed",
@@ -475,6 +475,7 @@ def _done(arr, device, requires_grad, out):
             raise OpTypeError(f"out= must be a Tensor, got {type(out).__name__}")
         out._data = arr.astype(out._data.dtype)
         out._version += 1
+        _wrote_view(out, "out=")
         return out
     return _finish(t, device, requires_grad)
 

@@ -56,8 +56,9 @@ class Tensor:
     ``Tensor(2, 3)`` makes an uninitialised (zero-filled) 2x3 float tensor, as in torch.
 
     JAX arrays are immutable: in-place methods (``add_`` ...) rebind this tensor's array and
-    bump its version counter. Views (``x[0]``, ``x.view(...)``) are new tensors, not aliases:
-    writing into a view does not change its base (use ``x[0] = ...`` on the base instead).
+    bump its version counter. Views (``x[0]``, ``x.view(...)``, ``x.t()``, ``x.chunk(2)``) hold their
+    own array and remember their base: writing into a view writes its base, and a view re-reads a
+    base changed in place (see ``_ops/views.py``).
     """
 
     __slots__ = ("_data", "requires_grad", "grad_fn", "_grad", "_version", "_output_nr",
@@ -65,6 +66,8 @@ class Tensor:
     # as torch.Tensor: numpy scalars/arrays on the left (``np.float64(0.3) * t``) defer to our
     # reflected operators instead of turning the tensor into a float64 ndarray (losing autograd)
     __array_priority__ = 1000
+    # a view's ViewInfo (set in the instance's __dict__ by the view ops; see _ops/views.py)
+    _view = None
 
     def __init__(self, *args, dtype=None, device=None, requires_grad=False):
         d = _dtype.get_default_dtype() if dtype is None else _dtype.as_dtype(dtype)
@@ -162,11 +165,15 @@ class Tensor:
         if self.requires_grad and not force:
             raise RuntimeError(
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        if self._view is not None:
+            _sync_view(self)
         if isinstance(self._data, _Tracer):
             raise TracedValueError("numpy")
         return np.asarray(self._data)
 
     def __array__(self, dtype=None, copy=None):
+        if self._view is not None:
+            _sync_view(self)
         if isinstance(self._data, _Tracer):
             raise TracedValueError("numpy")
         a = np.asarray(self._data)
@@ -177,12 +184,16 @@ class Tensor:
         if self._data.size != 1:
             raise RuntimeError(
                 f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        if self._view is not None:
+            _sync_view(self)
         if isinstance(self._data, _Tracer):
             raise TracedValueError("item")
         return np.asarray(self._data).reshape(()).item()
 
     def tolist(self):
         """The data as (nested) Python lists of numbers."""
+        if self._view is not None:
+            _sync_view(self)
         if isinstance(self._data, _Tracer):
             raise TracedValueError("tolist")
         return np.asarray(self._data).tolist()
@@ -233,11 +244,15 @@ class Tensor:
 
     def __repr__(self) -> str:
         from ._repr import tensor_repr
+        if self._view is not None:
+            _sync_view(self)
         return tensor_repr(self)
 
     __str__ = __repr__
 
     def __reduce_ex__(self, protocol):
+        if self._view is not None:
+            _sync_view(self)
         return (_rebuild, (np.asarray(self._data), self.requires_grad))
 
     def __deepcopy__(self, memo):
@@ -246,11 +261,14 @@ class Tensor:
                 "Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
                 "protocol at the moment.  If you were attempting to deepcopy a module, this may be because "
                 "of a torch.nn.utils.weight_norm usage, see https://github.com/pytorch/pytorch/pull/103001")
+        if self._view is not None:
+            _sync_view(self)
         t = _wrap(self._data, self.requires_grad)
         t.__class__ = self.__class__
         if self._grad is not None:
             t._grad = self._grad.__deepcopy__(memo)
         t.__dict__.update(self.__dict__)
+        t.__dict__.pop("_view", None)
         memo[id(self)] = t
         return t
 
@@ -454,6 +472,7 @@ class _DataAlias(Tensor):
         if self._grad is not None:
             t._grad = self._grad.__deepcopy__(memo)
         t.__dict__.update(self.__dict__)
+        t.__dict__.pop("_view", None)
         memo[id(self)] = t
         return t
 
@@ -486,6 +505,8 @@ _repeat = itertools.repeat
 def _alias(t: Tensor, cls) -> Tensor:
     """A ``cls`` alias of ``t`` (``.data`` / ``.detach()``); a plain copy of the reference for tensors
     whose array is not a plain slot (sparse, masked, quantized: they define their own ``detach``)."""
+    if t._view is not None:
+        _sync_view(t)
     arr = t._data
     out = _new(cls)
     if isinstance(t, _DataAlias):
@@ -509,6 +530,20 @@ def _alias(t: Tensor, cls) -> Tensor:
     out._hooks = None
     out._acc = None
     return out
+
+
+def _sync_view(t: Tensor) -> None:
+    """Re-read view ``t`` if its base changed in place (see ``_ops/views.py``)."""
+    from ._ops.views import sync
+    sync(t)
+
+
+def _wrote_view(t: Tensor, opname: str) -> None:
+    """After ``t``'s array was replaced in place (an init function, a random fill, out=): if ``t`` is a
+    view, write the new values through to its base."""
+    if t._view is not None:
+        from ._ops.views import write_back
+        write_back(t, opname)
 
 
 def _norm_dim(dim, ndim: int, op: str = "") -> int:

@@ -51,6 +51,7 @@ from . import (  # noqa: F401
     toplevel_extra,
     toplevel_ops,
     view_copies,
+    views,
 )
 from ._registry import REGISTRY, OpDef, Sample, dispatch, make_function, make_inplace
 

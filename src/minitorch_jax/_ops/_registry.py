@@ -48,6 +48,8 @@ SAVED_TENSORS_HOOK = None
 # Observers (``utils/flop_counter.py``): each ``fn(op, targs, rest, kwargs, out)`` is called after every op
 # call made through dispatch, with its result. Empty (the normal case) costs one check per call.
 DISPATCH_OBSERVERS: list = []
+# ``_ops/views.py`` (set when it is imported): view tagging, re-reading and write-back.
+VIEWS = None
 
 _SCALARS = (int, float, bool, complex)
 _NP_SCALARS = np.number  # (a numpy bool stays refused: it is a mask in masked_fill/where positions)
@@ -146,6 +148,7 @@ class OpDef:
         self.aliases = tuple(aliases)
         self.torch_name = torch_name or name
         self.impl = impl
+        self.view = False  # torch returns a view (set for the view ops by ``_ops/views.py``)
         if grad_out is not None:
             rule = grad_out
 
@@ -387,6 +390,9 @@ def dispatch(op: OpDef, targs, rest, kwargs):
     grad_on = STATE.grad
     for a in targs:
         if isinstance(a, Tensor):
+            v = a._view
+            if v is not None and v.root._data is not v.arr:
+                VIEWS.sync(a)  # a view whose root changed in place: re-read it
             arrays.append(a._data)
             if a.requires_grad and grad_on:
                 needs_grad = True
@@ -406,6 +412,7 @@ def dispatch(op: OpDef, targs, rest, kwargs):
                 from ..jit._placeholder import record
                 return record(op, targs, rest, kwargs)
             arrays.append(_to_array(a, op.name))
+    rest0 = rest
     if rest:
         rest = _freeze(rest)
     kw = tuple((k, _freeze(v)) for k, v in kwargs.items()) if kwargs else ()
@@ -452,6 +459,8 @@ def dispatch(op: OpDef, targs, rest, kwargs):
         multi = False
     if needs_grad and op.differentiable:
         _record(op, key, targs, arrays, outs)
+    if op.view and isinstance(targs[0], Tensor):
+        VIEWS.tag(op, key, targs[0], rest0, kwargs, outs, multi)
     if FORWARD_AD is not None:
         FORWARD_AD.on_op(op, key, targs, arrays, outs)
     result = (op.out_wrap(outs) if op.out_wrap is not None else tuple(outs)) if multi else outs[0]
@@ -683,7 +692,11 @@ def make_function(op: OpDef):
     elif nin == 1:
         def call(x, *rest, **kwargs):
             try:
-                if not rest and not kwargs and isinstance(x, Tensor) and not (x.requires_grad and STATE.grad):
+                if not rest and not kwargs and isinstance(x, Tensor) and not op.view \
+                        and not (x.requires_grad and STATE.grad):
+                    v = x._view
+                    if v is not None and v.root._data is not v.arr:
+                        VIEWS.sync(x)
                     r = _fast_call(op, (x._data,))
                     if r is not None:
                         return r
@@ -701,6 +714,8 @@ def make_function(op: OpDef):
                     a, b = args
                     if isinstance(a, Tensor) and isinstance(b, Tensor) and \
                             not (STATE.grad and (a.requires_grad or b.requires_grad)):
+                        if a._view is not None or b._view is not None:  # views: re-read changed roots
+                            VIEWS.sync_all((a, b))
                         r = _fast_call(op, (a._data, b._data))
                         if r is not None:
                             return r
@@ -758,9 +773,13 @@ def _assign_out(op, out, res):
         raise RuntimeError(
             f"{op.name}(): functions with out=... arguments don't support automatic "
             "differentiation, but one of the arguments requires grad.")
+    if out._view is not None:
+        VIEWS.before_inplace(out, op.name)
     out._data = res._data.astype(out._data.dtype) if out._data.dtype != res._data.dtype \
         else res._data
     out._version += 1
+    if out._view is not None:
+        VIEWS.write_back(out, op.name)
 
 
 def check_inplace(t: Tensor, opname: str) -> None:
@@ -769,6 +788,8 @@ def check_inplace(t: Tensor, opname: str) -> None:
         raise RuntimeError(
             f"{opname}: a leaf Variable that requires grad is being used in an in-place "
             "operation. Wrap it in `with mt.no_grad():` or use the out-of-place form.")
+    if t._view is not None:
+        VIEWS.before_inplace(t, opname)
 
 
 def commit_inplace(t: Tensor, res: Tensor, opname: str, resize: bool = False) -> Tensor:
@@ -788,6 +809,7 @@ def commit_inplace(t: Tensor, res: Tensor, opname: str, resize: bool = False) ->
                 f"cast to the desired output type {t.dtype.name.capitalize()}")
         res = res.to(t.dtype)
     old_version = t._version
+    resized = res._data.shape != t._data.shape
     t._data = res._data
     t._version = old_version + 1
     if FORWARD_AD is not None:
@@ -803,6 +825,11 @@ def commit_inplace(t: Tensor, res: Tensor, opname: str, resize: bool = False) ->
                                    for ref, v in node._versions)
         if t._retains_grad:
             node._retain(t._output_nr, t)
+    if t._view is not None:
+        if resized:  # t_(), squeeze_() on a view: torch changes only the view's shape; here it stops sharing
+            VIEWS.unlink(t)
+        else:
+            VIEWS.write_back(t, opname)
     return t
 
 

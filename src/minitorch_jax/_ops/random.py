@@ -20,7 +20,7 @@ from .. import _dtype
 from .. import _random as R
 from .._errors import DTypeError, ShapeError
 from .._grad_mode import STATE
-from .._tensor import Tensor, _wrap
+from .._tensor import Tensor, _wrap, _wrote_view
 from ._helpers import broadcast_check
 from ._registry import REGISTRY, check_inplace, commit_inplace, register
 
@@ -79,6 +79,7 @@ def _commit(t: Tensor, arr, name: str) -> Tensor:
         return commit_inplace(t, res, name)
     t._data = arr
     t._version += 1
+    _wrote_view(t, name + "_")
     return t
 
 

@@ -5,11 +5,11 @@ Size arguments take torch's forms: ``x.view(2, 3)``, ``x.view((2, 3))``, ``x.vie
 ``x.view(size=(2, 3))`` are the same call (also for reshape, permute, expand, repeat, tile, flip).
 All checks run while JAX traces the op, so they cost nothing on later calls of the same shapes.
 
-Views are copies. JAX arrays are immutable, so ``x.view(...)``, ``x.t()``, ``x.narrow(...)``,
-``x.diagonal()`` and the other torch "view" ops return new tensors that do not alias ``x``:
-writing into the result (``y.add_(1)``) leaves ``x`` unchanged, and ``y._version`` counts
-separately from ``x._version``. Values and gradients are what torch gives. Because there are no
-strides, ``view`` never fails for "non-contiguous" inputs, where torch asks for ``reshape``.
+Views hold arrays of their own (JAX arrays are immutable), but ``x.view(...)``, ``x.t()``,
+``x.narrow(...)``, ``x.diagonal()`` and torch's other view ops remember ``x``: writing into the result
+(``y.add_(1)``) writes ``x``, and ``y`` re-reads ``x`` after ``x`` changes in place (``_ops/views.py``).
+Values and gradients are what torch gives. Because there are no strides, ``view`` never fails for
+"non-contiguous" inputs, where torch asks for ``reshape``.
 """
 
 from __future__ import annotations
@@ -153,9 +153,10 @@ def _view_kernel(input, *shape, size=None):
     Raises:
         RuntimeError: ``shape '[..]' is invalid for input of size N`` when the sizes do not fit.
 
-    Unlike torch the result is a copy (JAX arrays are immutable), and it never requires
-    contiguity. ``x.view(dtype)`` reinterprets the bytes as another dtype (the last dim scales
-    by the ratio of element sizes); as in torch, that result is outside autograd.
+    The result holds its own array but is a view of ``input``, as in torch (writes reach ``input``),
+    and it never requires contiguity. ``x.view(dtype)`` reinterprets the bytes as another dtype
+    (the last dim scales by the ratio of element sizes); as in torch, that result is outside
+    autograd.
     """
     shape = _infer_shape(_pick(shape, size, "view", "size"), input.size, "view")
     return input.reshape(shape)

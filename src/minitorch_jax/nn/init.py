@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._grad_mode import no_grad
-from .._tensor import Tensor
+from .._tensor import Tensor, _wrote_view
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_",
            "eye_", "dirac_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",
@@ -73,6 +73,7 @@ def _calculate_correct_fan(tensor: Tensor, mode: str) -> int:
 def _set(tensor: Tensor, arr) -> Tensor:
     tensor._data = jnp.asarray(arr, tensor._data.dtype)
     tensor._version += 1
+    _wrote_view(tensor, "init")  # nn.init.orthogonal_(w[:h]) writes w, as in torch
     return tensor
 
 

@@ -1,0 +1,219 @@
+"""Views: the tensors torch makes share memory with their base (``x[0]``, ``x.view(-1)``, ``w.t()``,
+``w.chunk(4)``), and the write-back that gives them torch's semantics on immutable JAX arrays.
+
+A view here holds its own array plus a :class:`ViewInfo`: its root (the tensor at the start of its
+chain of views) and the view ops that lead from the root to it. Two rules make it behave like a
+torch view:
+
+- **Writing through a view writes its root.** After an in-place op on a view (``x[0].fill_(1)``,
+  ``nn.init.orthogonal_(w[:h])``, ``p.view(-1).add_(1)``), the view's new values are scattered into
+  its root at the view's positions. Autograd records the scatter as ``CopySlices``, as torch does, so
+  gradients flow through the write to the root's earlier value and to the written values.
+- **A view re-reads a changed root.** When the root's array changed since the view last saw it (an
+  in-place op on the root or through another view), the view recomputes its values, and its graph
+  position, from the root before it is next used: by an op, an in-place write, or a conversion
+  (``item``, ``tolist``, ``numpy``, printing).
+
+The positions are found by running the view ops on an index array (``arange`` in the root's shape),
+on the first write, and kept. Torch's view rules come with it: a view of a leaf that requires grad
+cannot be written with grad mode on; views from a multi-output op (``split``, ``chunk``, ``unbind``)
+cannot be written while they require grad; an expanded view whose elements overlap cannot be written.
+A view keeps its root alive, as a torch view keeps its storage.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._grad_mode import STATE
+from .._tensor import Tensor, _DataAlias, _wrap
+from . import _registry
+from ._registry import REGISTRY, commit_inplace, dispatch, register
+
+__all__ = ["ViewInfo", "VIEW_OPS"]
+
+# torch's view ops (https://pytorch.org/docs/stable/tensor_view.html) that exist in the op table.
+VIEW_OPS = ("_slice", "view", "view_as", "reshape", "reshape_as", "flatten", "ravel", "unflatten",
+            "squeeze", "unsqueeze", "transpose", "t", "adjoint", "permute", "movedim", "narrow", "select",
+            "diagonal", "expand", "expand_as", "broadcast_to", "unfold", "split", "chunk", "unbind",
+            "tensor_split", "hsplit", "vsplit", "dsplit", "split_with_sizes", "as_strided")
+# views whose elements may overlap (one root element seen at several positions)
+_MAY_OVERLAP = frozenset({"expand", "expand_as", "broadcast_to", "unfold", "as_strided"})
+# torch's reshape/flatten return a view only of a contiguous input; these steps keep one contiguous
+_CONTIGUOUS = frozenset({"_slice", "view", "view_as", "reshape", "reshape_as", "flatten", "ravel",
+                         "unflatten", "squeeze", "unsqueeze", "narrow", "select", "split", "chunk",
+                         "unbind", "tensor_split", "vsplit", "split_with_sizes"})
+_RESHAPES = frozenset({"reshape", "reshape_as", "flatten", "ravel", "view", "view_as"})
+# multi-output views torch refuses to write while they require grad (tensor_split/hsplit slice instead)
+_MULTI = frozenset({"split", "chunk", "unbind", "split_with_sizes"})
+
+
+class ViewInfo:
+    """How a view derives from its root (the tensor at the start of its chain of views): ``steps`` are
+    the ``(op, key, rest, kwargs, output_index)`` of the view ops applied to ``root``; ``arr`` is the
+    root's array when the view last read it; ``index`` (made on the first write) the flat position in
+    the root of each element of the view."""
+
+    __slots__ = ("root", "steps", "arr", "index", "contiguous")
+
+    def __init__(self, root, steps, arr, contiguous):
+        self.root = root
+        self.steps = steps
+        self.arr = arr
+        self.index = None
+        self.contiguous = contiguous
+
+
+def _plain_storage(t) -> bool:
+    """Tensors whose array is a plain slot (or a ``.data``/``.detach()`` alias): sparse, masked and
+    quantized tensors keep their own layouts and are never roots."""
+    return type(t)._data is Tensor._data or isinstance(t, _DataAlias)
+
+
+def tag(op, key, parent, rest, kwargs, outs, multi) -> None:
+    """Mark the outputs of view op ``op`` applied to ``parent`` as views of ``parent``'s root.
+
+    Only the root is kept, not the views in between (``buf = buf[1:]`` in a loop must not keep every
+    earlier copy alive); a view in between that is still alive re-reads the root when next used."""
+    pinfo = parent._view
+    name = op.name
+    if pinfo is None:
+        if not _plain_storage(parent):
+            return
+        root, steps, contiguous = parent, (), True
+    else:
+        if name in _RESHAPES and not pinfo.contiguous:
+            return  # torch copies here: a reshape of a transposed/expanded view is not a view
+        root, steps, contiguous = pinfo.root, pinfo.steps, pinfo.contiguous
+    contiguous = contiguous and name in _CONTIGUOUS
+    arr = root._data
+    for i, o in enumerate(outs):
+        o._view = ViewInfo(root, steps + ((op, key, rest, kwargs, i if multi else None),), arr, contiguous)
+
+
+def unlink(t) -> None:
+    """Make ``t`` a tensor of its own (an in-place shape op on a view, a root rebound to a new shape)."""
+    t.__dict__.pop("_view", None)
+
+
+def sync(t) -> None:
+    """Bring view ``t`` up to date with its root."""
+    info = t._view
+    if info.root._data is not info.arr:
+        refresh(t)
+
+
+def sync_all(tensors) -> None:
+    """:func:`sync` each view among ``tensors``."""
+    for t in tensors:
+        info = t._view
+        if info is not None and info.root._data is not info.arr:
+            refresh(t)
+
+
+def refresh(t) -> None:
+    """Re-read view ``t`` from its root, whose array changed since ``t`` last saw it."""
+    info = t._view
+    root = info.root
+    if root._data.shape != info.arr.shape or root._data.dtype != info.arr.dtype:
+        unlink(t)  # the root was rebound to another shape (t_(), p.data = other): no longer a view
+        return
+    new = root
+    for op, _key, rest, kwargs, i in info.steps:
+        new = dispatch(op, [new], rest, kwargs)
+        if i is not None:
+            new = new[i]
+    t._data = new._data
+    t.grad_fn = new.grad_fn
+    t.requires_grad = new.requires_grad
+    t._output_nr = new._output_nr
+    t._version += 1
+    info.arr = root._data
+
+
+def _overlap_error(t, opname):
+    return RuntimeError(
+        f"{opname}: unsupported operation: more than one element of the written-to tensor refers to a "
+        f"single memory location (an expanded view of shape {list(t.shape)}). Please clone() the "
+        f"tensor before performing the operation.")
+
+
+def before_inplace(t, opname: str) -> None:
+    """Checks before an in-place op writes view ``t``: re-read a changed root first, and torch's
+    errors for writes it refuses."""
+    sync(t)
+    info = t._view
+    if info is None:
+        return
+    if any(s[0].name in _MAY_OVERLAP for s in info.steps) and _index_map(info) is False:
+        raise _overlap_error(t, opname)
+    if not STATE.grad:
+        return
+    root = info.root
+    if root.requires_grad and root.grad_fn is None:
+        raise RuntimeError(
+            f"{opname}: a view of a leaf Variable that requires grad is being used in an in-place "
+            f"operation (view of shape {list(t.shape)} of a leaf of shape {list(root.shape)}). Wrap it "
+            f"in `with mt.no_grad():`, or write into a clone.")
+    op, i = info.steps[-1][0], info.steps[-1][4]
+    if t.requires_grad and op.name in _MULTI:
+        raise RuntimeError(
+            f"{opname}: Output {i} of {op.node_cls.__name__.removesuffix('Backward0')} is a view and is "
+            f"being modified inplace. This view is the output of a function that returns multiple views "
+            f"({op.name}). Such functions do not allow the output views to be modified inplace. You "
+            f"should replace the inplace operation by an out-of-place one.")
+
+
+def _index_map(info):
+    """For each element of the view, the flat position in its root it reads (an int array), or False
+    when two elements read the same position."""
+    idx = info.index
+    if idx is not None:
+        return idx
+    shape = info.arr.shape
+    n = int(np.prod(shape, dtype=np.int64))
+    idx = jnp.arange(n, dtype=jnp.int32 if n < 2 ** 31 else jnp.int64).reshape(shape)
+    overlap = False
+    for op, key, _rest, _kwargs, i in info.steps:
+        idx = op.forward(key)(idx)
+        if i is not None:
+            idx = idx[i]
+        overlap = overlap or op.name in _MAY_OVERLAP
+    if isinstance(idx, jax.core.Tracer):  # built inside a trace: not kept beyond it
+        return idx
+    if overlap:
+        flat = np.asarray(idx).ravel()
+        if np.unique(flat).size != flat.size:
+            idx = False
+    info.index = idx
+    return idx
+
+
+def write_back(t, opname: str) -> None:
+    """After an in-place op changed view ``t``: write its values into its root (``CopySlices``)."""
+    info = t._view
+    idx = _index_map(info)
+    if idx is False:  # an overlapping view written without before_inplace's check (out=, init)
+        raise _overlap_error(t, opname)
+    root = info.root
+    info.arr = root._data  # t's values are the ones to keep: dispatch must not re-read t from root
+    new = dispatch(_WRITE_OP, [root, t, _wrap(idx)], (), {})
+    commit_inplace(root, new, opname)
+    info.arr = root._data
+
+
+def _write_kernel(base, values, index):
+    """``base`` with ``values`` written at the flat positions ``index`` (same shape as ``values``)."""
+    flat = base.reshape(-1).at[index.reshape(-1)].set(values.reshape(-1).astype(base.dtype))
+    return flat.reshape(base.shape)
+
+
+register("_view_write", nin=3, method=False, function=False, grad_name="CopySlices")(_write_kernel)
+_WRITE_OP = REGISTRY["_view_write"]
+
+for _name in VIEW_OPS:
+    REGISTRY[_name].view = True
+
+_registry.VIEWS = __import__(__name__, fromlist=["refresh"])

@@ -1,0 +1,362 @@
+"""Views share their base's values, as in torch: writing through a view (``x[0].fill_(1)``,
+``nn.init.orthogonal_(w[:h])``, ``w.chunk(4)``) writes the base, a view re-reads a base changed in place,
+and autograd records the write as ``CopySlices``. Each case runs the same code on torch and on mt."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import minitorch_jax as mt
+
+torch = pytest.importorskip("torch")
+
+LIBS = (torch, mt)
+
+
+def _run(fn, data=None):
+    """fn(L, x) on torch and mt with x = data (default a 3x4 float arange); returns both results."""
+    data = np.arange(12, dtype=np.float32).reshape(3, 4) if data is None else data
+    out = []
+    for L in LIBS:
+        x = L.tensor(data)
+        r = fn(L, x)
+        out.append((np.asarray(x.tolist()), None if r is None else np.asarray(r.tolist())))
+    return out
+
+
+def _same(fn, data=None):
+    (tx, tr), (mx, mr) = _run(fn, data)
+    np.testing.assert_array_equal(mx, tx)
+    if tr is not None:
+        np.testing.assert_array_equal(mr, tr)
+
+
+# ----- writing through a view writes the base --------------------------------------------------
+WRITES = {
+    "int index": lambda L, x: x[1].fill_(7),
+    "slice": lambda L, x: x[:, 1:3].mul_(2),
+    "step slice": lambda L, x: x[::2, ::3].add_(10),
+    "None and ellipsis": lambda L, x: x[None, ..., 1].zero_(),
+    "t": lambda L, x: x.t()[0].zero_(),
+    "T": lambda L, x: x.T[1:].neg_(),
+    "transpose": lambda L, x: x.transpose(0, 1)[3].fill_(-1),
+    "permute": lambda L, x: x.permute(1, 0)[:, 2].sub_(1),
+    "movedim": lambda L, x: x.movedim(0, 1)[0].fill_(5),
+    "view": lambda L, x: x.view(-1)[5:7].copy_(L.tensor([-1.0, -2.0])),
+    "view_as": lambda L, x: x.view_as(L.zeros(6, 2))[2].fill_(9),
+    "reshape": lambda L, x: x.reshape(2, 6)[1].mul_(-1),
+    "flatten": lambda L, x: x.flatten()[::5].fill_(0),
+    "unflatten": lambda L, x: x.unflatten(1, (2, 2))[:, 1, 0].fill_(4),
+    "squeeze/unsqueeze": lambda L, x: x.unsqueeze(0).squeeze(0)[2].zero_(),
+    "narrow": lambda L, x: x.narrow(1, 1, 2).neg_(),
+    "select": lambda L, x: x.select(1, 2).fill_(3),
+    "diagonal": lambda L, x: x.diagonal().fill_(-5),
+    "diagonal offset": lambda L, x: x.diagonal(1).mul_(100),
+    "unbind": lambda L, x: x.unbind(0)[1].mul_(0),
+    "chunk": lambda L, x: [c.add_(100 * i) for i, c in enumerate(x.chunk(2, 1))][1],
+    "split": lambda L, x: [c.add_(1) for c in x.split([1, 3], 1)][0],
+    "tensor_split": lambda L, x: x.tensor_split(3, 0)[2].fill_(1),
+    "hsplit": lambda L, x: x.hsplit(2)[1].fill_(2),
+    "view of a view of a view": lambda L, x: x[1:].t()[1:3, 0].fill_(8),
+    "setitem on a view": lambda L, x: x[1:].__setitem__((0, 0), 99),
+    "masked setitem on a view": lambda L, x: x[:, :2].__setitem__(x[:, :2] > 4, -3.0),
+    "index_fill_ on a view": lambda L, x: x[1:].index_fill_(1, L.tensor([0, 3]), 0.5),
+    "clamp_": lambda L, x: x[0].clamp_(1, 2),
+    "out=": lambda L, x: L.add(L.ones(4), 1, out=x[2]),
+    "unfold": lambda L, x: x.unfold(1, 2, 2)[0, 1].fill_(6),
+    "as_strided": lambda L, x: x.as_strided((2, 2), (4, 1), 1).fill_(-7),
+}
+
+
+@pytest.mark.parametrize("case", list(WRITES), ids=list(WRITES))
+def test_write_through_view_matches_torch(case):
+    _same(WRITES[case])
+
+
+def test_reshape_of_non_contiguous_view_is_a_copy_as_in_torch():
+    _same(lambda L, x: x.t().reshape(-1).fill_(1))
+    _same(lambda L, x: x.t().flatten()[0].fill_(1))
+    _same(lambda L, x: x[:2].reshape(8)[0].fill_(1))  # contiguous: a view
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.bool_, np.float64])
+def test_write_through_view_other_dtypes(dtype):
+    data = (np.arange(12).reshape(3, 4) % 3).astype(dtype)
+    _same(lambda L, x: x[1].fill_(1), data)
+    _same(lambda L, x: x.t()[0].fill_(0), data)
+
+
+def test_random_and_init_fills_write_the_base():
+    for L in LIBS:
+        x = L.zeros(4, 6)
+        L.manual_seed(0)
+        x[1].normal_()
+        x[:, 5].uniform_(2, 3)
+        assert (x[1, :5] != 0).all() and (x[0, :5] == 0).all() and (x[:, 5] >= 2).all()
+        w = L.zeros(8, 3)
+        with L.no_grad():
+            for c in w.chunk(4, 0):
+                L.nn.init.orthogonal_(c)
+            L.nn.init.constant_(w[:, 0], 0.5)
+        for c in w.chunk(4, 0):
+            g = c[:, 1:] @ c[:, 1:].T
+            assert abs(float(g.trace())) > 0.1
+        assert (w[:, 0] == 0.5).all()
+
+
+def test_lstm_style_chunked_orthogonal_init_is_orthogonal():
+    h = 4
+    lstm = mt.nn.LSTM(3, h)
+    with mt.no_grad():
+        for i in range(4):
+            mt.nn.init.orthogonal_(lstm.weight_hh_l0[i * h:(i + 1) * h])
+    w = lstm.weight_hh_l0.detach().numpy()
+    for i in range(4):
+        blk = w[i * h:(i + 1) * h]
+        np.testing.assert_allclose(blk @ blk.T, np.eye(h), atol=1e-5)
+    assert lstm.weight_hh_l0.is_leaf and lstm.weight_hh_l0.requires_grad
+
+
+def test_embedding_padding_row_zeroed_through_a_view():
+    emb = mt.nn.Embedding(5, 3)
+    with mt.no_grad():
+        emb.weight[2].zero_()
+    assert emb.weight[2].abs().sum().item() == 0 and emb.weight[1].abs().sum().item() > 0
+    assert emb.weight.is_leaf and emb.weight.grad_fn is None
+
+
+def test_write_through_data_and_detach_views():
+    for L in LIBS:
+        p = L.nn.Parameter(L.ones(2, 3))
+        p.data[0].fill_(5)
+        p.detach()[:, 2].zero_()
+        assert p.tolist() == [[5.0, 5.0, 0.0], [1.0, 1.0, 0.0]]
+        assert p.is_leaf
+
+
+# ----- a view re-reads a base changed in place --------------------------------------------------
+def test_view_sees_base_changed_in_place():
+    def f(L, x):
+        v = x[0]
+        x.add_(1)
+        return v * 1
+    _same(f)
+
+    def g(L, x):
+        v = x[0]
+        x.add_(1)
+        v.add_(1)  # starts from the base's new values
+        return v
+    _same(g)
+
+    def sibling(L, x):
+        a, b = x[0], x[0, 1:]
+        a.fill_(3)
+        return b
+    _same(sibling)
+
+    def nested(L, x):
+        v = x.t()[1:]
+        x[0, 1] = 42.0
+        return v
+    _same(nested)
+
+
+def test_views_in_between_see_writes_and_are_not_kept_alive():
+    import gc
+    import weakref
+    x = mt.zeros(3, 4)
+    a = x[1:]
+    b = a.t()
+    b[0].fill_(1)  # writes x; a (alive) re-reads it
+    assert a.tolist() == [[1.0, 0.0, 0.0, 0.0]] * 2 and x[0].tolist() == [0.0] * 4
+    mid = x[1:]
+    ref = weakref.ref(mid)
+    last = mid[1:]
+    del mid
+    gc.collect()
+    assert ref() is None  # a view keeps its root alive, not the views in between
+    last.fill_(2)
+    assert x[2].tolist() == [2.0] * 4
+
+
+def test_stale_view_conversions_read_the_new_values():
+    for L in LIBS:
+        x = L.zeros(2, 2)
+        v = x[1]
+        x.fill_(3)
+        assert v.tolist() == [3.0, 3.0]
+        assert v[0].item() == 3.0
+        assert np.asarray(v).tolist() == [3.0, 3.0]
+        assert v.numpy().tolist() == [3.0, 3.0]
+        assert "3." in repr(v)
+
+
+def test_base_rebound_to_another_shape_ends_the_view():
+    x = mt.zeros(2, 3)
+    v = x[0]
+    x.t_()
+    v.fill_(1)  # no longer a view of x (torch would reinterpret storage; here it stops sharing)
+    assert x.tolist() == [[0.0, 0.0]] * 3
+    assert v.tolist() == [1.0, 1.0, 1.0]
+
+
+def test_version_counter_follows_writes_through_views():
+    x = mt.zeros(3)
+    v = x[1:]
+    v.add_(1)
+    assert x._version == 1
+    x.add_(1)
+    assert x.tolist() == [1.0, 2.0, 2.0] and v.tolist() == [2.0, 2.0]
+
+
+def test_deepcopy_of_a_view_is_independent():
+    x = mt.zeros(3)
+    v = copy.deepcopy(x[1:])
+    v.fill_(1)
+    assert x.tolist() == [0.0, 0.0, 0.0]
+
+
+# ----- autograd -------------------------------------------------------------------------------------
+def _grads(fn):
+    out = []
+    for L in LIBS:
+        a = L.tensor([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], requires_grad=True)
+        b = L.tensor([0.5, -1.0], requires_grad=True)
+        y = fn(L, a, b)
+        (y * L.arange(1.0, y.numel() + 1).reshape(y.shape)).sum().backward()
+        out.append((np.asarray(y.tolist()), a.grad.numpy().copy(),
+                    None if b.grad is None else b.grad.numpy().copy(), type(y.grad_fn).__name__))
+    (ty, ta, tb, tn), (my, ma, mb, mn) = out
+    np.testing.assert_allclose(my, ty, rtol=1e-6)
+    np.testing.assert_allclose(ma, ta, rtol=1e-6)
+    if tb is None:
+        assert mb is None
+    else:
+        np.testing.assert_allclose(mb, tb, rtol=1e-6)
+    return tn, mn
+
+
+def test_gradients_through_writes_into_views_match_torch():
+    def mul_slice(L, a, b):
+        x = a * 2
+        x[1:3].mul_(b)
+        return x
+    assert _grads(mul_slice) == ("CopySlices", "CopySlices")
+
+    def copy_into_view(L, a, b):
+        x = a.sin()
+        x.view(2, 3)[:, 0].copy_(b * 3)
+        return x
+    _grads(copy_into_view)
+
+    def chain(L, a, b):
+        x = a.sin().reshape(2, 3)
+        x.t()[1].add_(b)
+        x[0].mul_(3.0)
+        return x
+
+    _grads(chain)
+
+    def read_view_after_write(L, a, b):
+        x = a * 1
+        v = x[:2]
+        x[1:3] = b * b  # v sees the write, and its gradient goes through it
+        return v * a[:2]
+    _grads(read_view_after_write)
+
+
+def test_saved_view_modified_in_place_raises_like_torch():
+    for L in LIBS:
+        a = L.ones(4, requires_grad=True)
+        x = a * 2
+        y = x.exp()  # exp saves its result
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y[0].zero_()
+            y.sum().backward()
+
+
+# ----- errors ------------------------------------------------------------------------------------------
+def test_view_of_leaf_requiring_grad_raises_like_torch():
+    for L in LIBS:
+        w = L.ones(3, requires_grad=True)
+        with pytest.raises(RuntimeError, match="a view of a leaf Variable that requires grad"):
+            w[0].zero_()
+        with L.no_grad():
+            w[0].zero_()
+        assert w.tolist() == [0.0, 1.0, 1.0] and w.is_leaf
+    with pytest.raises(RuntimeError, match=r"zero_.*shape \[\] of a leaf of shape \[3\]"):
+        mt.ones(3, requires_grad=True)[0].zero_()
+
+
+def test_multi_output_view_written_with_grad_raises_like_torch():
+    for L in LIBS:
+        a = L.ones(4, requires_grad=True) * 2
+        with pytest.raises(RuntimeError, match="Output 0 of Split is a view and is being modified"):
+            a.chunk(2)[0].mul_(2)
+        with pytest.raises(RuntimeError, match="returns multiple views"):
+            a.unbind()[1].add_(1)
+        with L.no_grad():
+            a.chunk(2)[1].fill_(0)
+        assert a.tolist() == [2.0, 2.0, 0.0, 0.0]
+        a.tensor_split(2)[0].add_(1)  # slices, not a multi-output view function: allowed
+        assert a.tolist() == [3.0, 3.0, 0.0, 0.0]
+
+
+def test_overlapping_expanded_view_write_raises_like_torch():
+    for L in LIBS:
+        x = L.zeros(1, 3)
+        with pytest.raises(RuntimeError, match="more than one element of the written-to tensor"):
+            x.expand(2, 3).add_(1)
+        assert x.tolist() == [[0.0, 0.0, 0.0]]
+        x.expand(1, 3).add_(1)  # nothing repeated: allowed
+        assert x.tolist() == [[1.0, 1.0, 1.0]]
+
+
+# ----- mt.jit ------------------------------------------------------------------------------------------
+def test_compiled_step_writing_through_a_view_matches_eager():
+    def make():
+        mt.manual_seed(0)
+        model = mt.nn.Linear(4, 3)
+        opt = mt.optim.SGD(model.parameters(), lr=0.1)
+
+        def step(x):
+            opt.zero_grad()
+            loss = model(x).pow(2).mean()
+            loss.backward()
+            opt.step()
+            with mt.no_grad():
+                model.weight[0].clamp_(-0.05, 0.05)  # constrain one row, in place through a view
+            return loss
+        return model, step
+
+    x = mt.tensor(np.random.default_rng(0).normal(size=(8, 4)).astype(np.float32))
+    m_eager, s_eager = make()
+    m_jit, s_jit = make()
+    s_jit = mt.jit(s_jit)
+    for _ in range(3):
+        le, lj = s_eager(x), s_jit(x)
+        np.testing.assert_allclose(lj.item(), le.item(), rtol=1e-6)
+    np.testing.assert_allclose(m_jit.weight.detach().numpy(), m_eager.weight.detach().numpy(), rtol=1e-6)
+    assert np.abs(m_jit.weight.detach().numpy()[0]).max() <= 0.05 + 1e-7
+    assert s_jit.num_compiles == 1
+
+
+# ----- shape logic ---------------------------------------------------------------------------------
+_slice = st.builds(slice, st.integers(-5, 5) | st.none(), st.integers(-5, 5) | st.none(),
+                   st.integers(1, 3) | st.none())
+
+
+@given(st.tuples(st.integers(-3, 2) | _slice, _slice), st.floats(-10, 10, allow_nan=False))
+def test_random_basic_index_writes_match_torch(index, value):
+    def f(L, x):
+        v = x[index]
+        if v.numel():
+            v.fill_(value)
+        return None
+    _same(f)
