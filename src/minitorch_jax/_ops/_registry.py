@@ -610,6 +610,9 @@ def _record(op, key, targs, arrays, outs):
 
 
 # ----- building the public callables -------------------------------------------------------
+_NO_ARGS_KEY = ((), (), None, ())  # the cache key of a view op (no promotion) called without arguments
+
+
 def _fast_call(op: OpDef, xs):
     """The common eager case - tensors of one dtype, no static arguments, nothing to record -
     without dispatch's general argument handling. Returns None to decline (the caller then takes
@@ -692,13 +695,15 @@ def make_function(op: OpDef):
     elif nin == 1:
         def call(x, *rest, **kwargs):
             try:
-                if not rest and not kwargs and isinstance(x, Tensor) and not op.view \
-                        and not (x.requires_grad and STATE.grad):
+                if not rest and not kwargs and isinstance(x, Tensor) and not (x.requires_grad and STATE.grad):
                     v = x._view
                     if v is not None and v.root._data is not v.arr:
                         VIEWS.sync(x)
                     r = _fast_call(op, (x._data,))
                     if r is not None:
+                        if op.view:  # x.t(), x.flatten(), x.unbind(): a view of x
+                            VIEWS.tag(op, _NO_ARGS_KEY, x, (), {}, [r] if isinstance(r, Tensor) else r,
+                                      not isinstance(r, Tensor))
                         return r
                 if kwargs and "out" in kwargs:
                     return _with_out(op, (x,), rest, kwargs)

@@ -66,10 +66,16 @@ class ViewInfo:
         self.contiguous = contiguous
 
 
-def _plain_storage(t) -> bool:
-    """Tensors whose array is a plain slot (or a ``.data``/``.detach()`` alias): sparse, masked and
-    quantized tensors keep their own layouts and are never roots."""
-    return type(t)._data is Tensor._data or isinstance(t, _DataAlias)
+_PLAIN: dict = {}  # tensor class -> whether its array is a plain slot (or a .data/.detach() alias)
+
+
+def _plain_storage(cls) -> bool:
+    """Whether tensors of class ``cls`` can be roots: sparse, masked and quantized tensors keep their
+    own layouts."""
+    ok = _PLAIN.get(cls)
+    if ok is None:
+        ok = _PLAIN[cls] = cls._data is Tensor._data or issubclass(cls, _DataAlias)
+    return ok
 
 
 def tag(op, key, parent, rest, kwargs, outs, multi) -> None:
@@ -80,7 +86,7 @@ def tag(op, key, parent, rest, kwargs, outs, multi) -> None:
     pinfo = parent._view
     name = op.name
     if pinfo is None:
-        if not _plain_storage(parent):
+        if not _plain_storage(parent.__class__):
             return
         root, steps, contiguous = parent, (), True
     else:
@@ -89,8 +95,11 @@ def tag(op, key, parent, rest, kwargs, outs, multi) -> None:
         root, steps, contiguous = pinfo.root, pinfo.steps, pinfo.contiguous
     contiguous = contiguous and name in _CONTIGUOUS
     arr = root._data
+    if not multi:
+        outs[0]._view = ViewInfo(root, steps + ((op, key, rest, kwargs, None),), arr, contiguous)
+        return
     for i, o in enumerate(outs):
-        o._view = ViewInfo(root, steps + ((op, key, rest, kwargs, i if multi else None),), arr, contiguous)
+        o._view = ViewInfo(root, steps + ((op, key, rest, kwargs, i),), arr, contiguous)
 
 
 def unlink(t) -> None:
