@@ -124,7 +124,8 @@ def test_clip_grad_norm_matches_torch(norm_type, max_norm):
     mn = nn.utils.clip_grad_norm_(m.parameters(), max_norm, norm_type)
     assert float(mn) == pytest.approx(float(tn), rel=1e-5)
     for pm, pt in zip(m.parameters(), t.parameters()):
-        np.testing.assert_allclose(pm.grad.numpy(), pt.grad.numpy(), rtol=1e-5, atol=1e-7)
+        # atol: gradients up to ~5 in size, from float32 matmuls (cancellation leaves ~1e-7 in small entries)
+        np.testing.assert_allclose(pm.grad.numpy(), pt.grad.numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_clip_grad_norm_nonfinite_and_empty():
