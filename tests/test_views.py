@@ -79,6 +79,8 @@ def test_write_through_view_matches_torch(case):
 
 
 def test_reshape_of_non_contiguous_view_is_a_copy_as_in_torch():
+    _same(lambda L, x: x.t().contiguous().fill_(1))
+    _same(lambda L, x: x[1].contiguous().fill_(1))  # already contiguous: the view itself
     _same(lambda L, x: x.t().reshape(-1).fill_(1))
     _same(lambda L, x: x.t().flatten()[0].fill_(1))
     _same(lambda L, x: x[:2].reshape(8)[0].fill_(1))  # contiguous: a view

@@ -128,9 +128,14 @@ def type_as(self, other: Tensor) -> Tensor:
 
 
 def contiguous(self, memory_format=None) -> Tensor:
-    """``self`` (JAX arrays have no strides to make contiguous); ``memory_format`` is checked as in
-    torch (a :class:`minitorch_jax.memory_format`; channels_last needs a 4-D tensor) and not applied."""
+    """``self`` (JAX arrays have no strides to make contiguous), except a copy of a transposed,
+    permuted or expanded view, as torch makes (writing into it leaves the view's base alone).
+    ``memory_format`` is checked as in torch (a :class:`minitorch_jax.memory_format`; channels_last
+    needs a 4-D tensor) and not applied."""
     _check_memory_format(memory_format, "contiguous", self.ndim)
+    view = self._view
+    if view is not None and not view.contiguous:
+        return self.clone()
     return self
 
 
