@@ -206,6 +206,66 @@ def test_training_flag_is_a_guard():
     assert f.num_compiles == 2 and "training flags" in f.explain()
 
 
+def _train_eval_loop(compiled):
+    """A step that calls model.train() itself, with an eval pass (model.eval()) between steps."""
+    mt.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.3), nn.BatchNorm1d(8), nn.Linear(8, 2))
+    crit = nn.CrossEntropyLoss()
+    opt = mt.optim.SGD(model.parameters(), lr=0.1)
+
+    def step(x, y):
+        model.train()
+        opt.zero_grad()
+        loss = crit(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    step = mt.jit(step) if compiled else step
+    rng = np.random.default_rng(0)
+    x = mt.tensor(rng.normal(size=(16, 4)).astype(np.float32))
+    y = mt.tensor(rng.integers(0, 2, 16))
+    losses, evals, flags = [], [], []
+    for _ in range(5):
+        losses.append(step(x, y).item())
+        flags.append((model.training, model[1].training, model[2].training))
+        model.eval()
+        with mt.no_grad():
+            evals.append(model(x).sum().item())
+    return losses, evals, flags, step
+
+
+def test_step_calling_model_train_itself_keeps_flags_and_compiles_once():
+    le, ee, fe, _ = _train_eval_loop(False)
+    lj, ej, fj, step = _train_eval_loop(True)
+    np.testing.assert_allclose(lj, le, rtol=1e-5)
+    np.testing.assert_allclose(ej, ee, rtol=1e-5)
+    assert fj == fe == [(True, True, True)] * 5  # model.train() inside the step is replayed every call
+    assert step.num_compiles == 1, step.explain()
+
+
+def test_training_flag_read_before_it_is_set_stays_a_guard():
+    m = nn.Sequential(nn.Linear(3, 3), nn.Dropout(0.5))
+
+    def f(x):
+        y = m(x)  # reads the flag on entry
+        m.train()
+        return y
+    f = mt.jit(f)
+    x = mt.ones(4, 3)
+    m.eval()
+    f(x)  # runs eagerly (no gradients yet)
+    m.eval()
+    np.testing.assert_allclose(f(x).detach().numpy(), m[0](x).detach().numpy(), rtol=1e-6)
+    assert m.training  # set inside, replayed
+    m.eval()
+    f(x)
+    assert f.num_compiles == 1
+    m.train()
+    f(x)
+    assert f.num_compiles == 2 and "training flags" in f.explain()
+
+
 def test_cache_size_limit_warns_and_runs_eagerly():
     f = mt.jit(lambda x, k: x * k, cache_size_limit=2)
     x = mt.ones(2)

@@ -100,7 +100,9 @@ class Capture:
         tensors: captured Tensors, in discovery order (their ``_data`` and ``.grad`` are state).
         paths: a path for each tensor.
         generators: captured Generators (their keys are state); the default one always.
-        modules: every Module found (their ``training`` flags are guarded).
+        modules: every Module found.
+        guarded: the modules whose ``training`` flags are guarded: all, less those the function sets
+            before calling any module (``model.train()`` first thing in a step).
         optimizers: every optimizer found (hyperparameters of their groups).
         hp_slots: ``(group, key, index)`` of float hyperparameters passed as traced values.
         hp_static: ``(group, keys)`` whose values are guarded.
@@ -112,6 +114,7 @@ class Capture:
         self.ids: set = set()
         self.generators: list = [_random.default_generator]
         self.modules: list = []
+        self.guarded: list = self.modules
         self.optimizers: list = []
         self.hp_slots: list = []
         self.hp_static: list = []

@@ -35,6 +35,7 @@ from .._autograd_graph import Node, accumulate_node
 from .._errors import MiniTorchError, drop_jax_note
 from .._grad_mode import STATE, set_grad_enabled
 from .._tensor import Tensor, _DataAlias, _DetachedAlias, _wrap
+from ..nn.modules import module as _module
 from . import _capture, _diagnose
 from ._switch import SWITCH
 
@@ -91,7 +92,7 @@ class _Entry:
     """One compiled program and what it needs at call time."""
 
     __slots__ = ("fn", "kind", "out_tree", "out_grad", "diff_idx", "diff_args", "eager", "reason",
-                 "compile_time", "arg_grads", "arg_muts", "grad_mask")
+                 "compile_time", "arg_grads", "arg_muts", "grad_mask", "modes_after")
 
     def __init__(self, reason):
         self.fn = None
@@ -106,6 +107,7 @@ class _Entry:
         self.arg_grads = ()  # argument positions whose .grad a step sets (returned after its outputs)
         self.arg_muts = ()  # argument positions a call changes in place (returned last)
         self.grad_mask = ()  # per captured tensor: does the step return a .grad for it
+        self.modes_after = None  # training flags the function leaves its modules in (model.train() inside)
 
 
 def _flatten_args(args, kwargs, static_argnums):
@@ -290,6 +292,9 @@ class CompiledFunction:
         self._arg_grads = ()
         self._arg_muts = ()
         self._sigs: dict = {}  # capture signature -> small int (part of the cache key)
+        self._unguarded: dict = {}  # capture signature -> ids of modules whose flag the function sets first
+        self._set_first = frozenset()
+        self._modes_after = None
         self._hp_cache = None
         self._warmed = False
         self._n_walks = 0  # state re-walks after the first (another model/optimizer state appeared ...)
@@ -320,7 +325,7 @@ class CompiledFunction:
     def reset(self) -> None:
         """Forget the compiled programs and their history: the next call compiles again."""
         with self._lock:
-            self._cache, self._log, self._sigs = {}, [], {}
+            self._cache, self._log, self._sigs, self._unguarded = {}, [], {}, {}
             self._cap = self._hp_cache = self._meta = None
             self._gave_up = self._warned_eager = self._warmed = False
             self._n_walks = self._n_copies = 0
@@ -383,6 +388,9 @@ class CompiledFunction:
             new.hp_f64 = _holds_float64(new)
             sig = new.signature()
             new.sig = self._sigs.setdefault(sig, len(self._sigs))
+            unguarded = self._unguarded.get(new.sig)
+            if unguarded:
+                new.guarded = [m for m in new.modules if id(m) not in unguarded]
             if cap is not None and cap.sig == new.sig:
                 cap.version = new.version
             else:
@@ -392,7 +400,7 @@ class CompiledFunction:
     def _key(self, cap, spec, dyn):
         # the guards, gathered with C-level getters: this runs on every call
         hp_static = tuple([get(g) for g, get in cap.hp_getters])
-        training = tuple(map(_TRAINING, cap.modules))
+        training = tuple(map(_TRAINING, cap.guarded))
         avals = tuple([(a.shape, a.dtype) for a in dyn])
         modes = (STATE.grad, _AUTOCAST[0])
         return (spec, modes, _dtype._default[0].name, training, hp_static, cap.sig, avals)
@@ -493,10 +501,22 @@ class CompiledFunction:
             self._log.append({"kind": "eager", "reason": "cannot be traced: " + str(err).split("\n")[0]})
             return self.eager(*args, **kwargs)
         entry.compile_time = time.perf_counter() - t0
+        key = self._unguard(cap, key)
         self._cache[key] = entry
         self._log.append({"kind": "compile", "reason": reason, "time": entry.compile_time,
                           "program": "forward+backward" if entry.kind == "diff" else "step"})
         return result
+
+    def _unguard(self, cap, key):
+        """After a trace: stop guarding the training flags the function sets before calling any module
+        (``model.train()`` first thing in a step), and drop them from this entry's ``key``."""
+        unguarded = self._set_first.intersection(map(id, cap.guarded))
+        if not unguarded:
+            return key
+        self._unguarded[cap.sig] = self._unguarded.get(cap.sig, frozenset()) | unguarded
+        keep = [id(m) not in unguarded for m in cap.guarded]
+        cap.guarded = [m for m, k in zip(cap.guarded, keep) if k]
+        return key[:3] + (tuple(f for f, k in zip(key[3], keep) if k),) + key[4:]
 
     # ----- building a program ---------------------------------------------------------------
     def _probe(self, entry, cap, spec, static_args, roots, dyn, args, kwargs):
@@ -527,6 +547,9 @@ class CompiledFunction:
                     arg_arrays[i] = diff[len(diff_idx) + j]
             swap = _Swap(cap)
             TRACING.depth += 1
+            watch, outer_watch = _module.ModeWatch(), _module.MODE_WATCH[0]
+            _module.MODE_WATCH[0] = watch
+            modes_before = list(map(_TRAINING, cap.modules))
             try:
                 swap.put(data, grads, keys, hp)
                 if mode == "diff":
@@ -539,6 +562,11 @@ class CompiledFunction:
                 with set_grad_enabled(grad_mode and mode != "diff"):
                     out = fn(*a, **kw)
                 ran_backward = _autograd_graph.BACKWARD_RUNS[0] != before
+                # model.train()/eval() inside: the flags to leave after every call, and the modules whose
+                # flags on entry do not matter (set before any module ran)
+                modes_after = list(map(_TRAINING, cap.modules))
+                outer._modes_after = tuple(modes_after) if modes_after != modes_before else None
+                outer._set_first = frozenset(watch.set_first)
                 # tensor arguments changed in place (x.add_(1), y.copy_(...), x[0] = ...): their new
                 # values are returned last, and written into the caller's tensors (as eager code would)
                 outer._arg_muts = tuple(i for i, t in enumerate(arg_leaves)
@@ -580,6 +608,12 @@ class CompiledFunction:
                 return arrays + muts, new_state
             finally:
                 TRACING.depth -= 1
+                _module.MODE_WATCH[0] = outer_watch
+                # a trace leaves no flags behind (a second trace - the differentiable forward after the
+                # probe - must start from the same ones); _execute sets modes_after after each run
+                for m, flag in zip(cap.modules, modes_before):
+                    if m.training is not flag:
+                        m.training = flag
                 swap.restore()
 
         return run
@@ -673,6 +707,7 @@ class CompiledFunction:
             meta = self._meta
             entry.out_tree = meta[0]
             entry.arg_muts = self._arg_muts
+            entry.modes_after = self._modes_after
             if entry.kind == "step":
                 entry.arg_grads = self._arg_grads
                 entry.grad_mask = self._grad_mask
@@ -708,6 +743,10 @@ class CompiledFunction:
             gen._key = k
         if mutated:  # after the state: a tensor argument may also be captured state (in a dict argument)
             _write_arg_muts(entry.arg_muts, mutated, args, kwargs, self.static_argnums)
+        if entry.modes_after is not None:  # the function set training flags (model.train()): as eagerly
+            for m, mode in zip(cap.modules, entry.modes_after):
+                if m.training is not mode:
+                    m.training = mode
         return _unflatten_out(entry.out_tree, iter(result))
 
     @staticmethod

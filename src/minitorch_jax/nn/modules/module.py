@@ -20,6 +20,21 @@ _global_forward_pre_hooks: OrderedDict = OrderedDict()
 _global_forward_hooks: OrderedDict = OrderedDict()
 
 
+class ModeWatch:
+    """Set as ``MODE_WATCH`` while mt.jit traces a function: records the modules whose ``training`` flag
+    the function sets (``model.train()``) before it calls any module. Their flags on entry do not matter,
+    so mt.jit leaves them out of its guards (an eval loop between steps then costs no recompile)."""
+
+    __slots__ = ("set_first", "called")
+
+    def __init__(self):
+        self.set_first = set()
+        self.called = False
+
+
+MODE_WATCH: list = [None]  # the active ModeWatch, or None (the normal case: one check per module call)
+
+
 def register_module_forward_pre_hook(hook) -> RemovableHandle:
     """Call ``hook(module, args)`` before every module's forward (before its own pre-hooks); a non-None
     result replaces the arguments. Returns a handle whose ``remove()`` unregisters it."""
@@ -129,6 +144,8 @@ class Module:
 
     # ----- calling -----------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
+        if MODE_WATCH[0] is not None:
+            MODE_WATCH[0].called = True
         compiled = self.__dict__.get("_compiled_call_impl")
         if compiled is not None:
             return compiled(*args, **kwargs)
@@ -486,6 +503,9 @@ class Module:
         """Set training mode (``mode=True``) or evaluation mode on this module and all children."""
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
+        watch = MODE_WATCH[0]
+        if watch is not None and not watch.called:
+            watch.set_first.add(id(self))
         self.training = mode
         for m in self.children():
             m.train(mode)
