@@ -96,15 +96,23 @@ def test_float32_update_has_no_float64_and_is_one_call_per_group(name, monkeypat
     hyper = np.zeros(len(rule.names), np.float32)
     jaxpr = jax.make_jaxpr(fn)([p._data for p in ps], [p.grad._data for p in ps], sts, hyper)
     assert "f64" not in str(jaxpr)
-    # the step is a single dispatch of that compiled function
+    # the eager step is a single dispatch of the (donating) compiled update
     import minitorch_jax.optim._rule as rule_mod
+    donating = rule_mod.group_step_donating_fn(rule, rule.static(group))
+    moved = [s or {} for s in sts]
+    jaxpr = jax.make_jaxpr(donating)([p._data for p in ps], [p.grad._data for p in ps], moved,
+                                     [{} for _ in ps], hyper)
+    assert "f64" not in str(jaxpr)
     calls = []
 
-    def counting(*a):
-        f = group_step_fn(*a)
-        return lambda *args: (calls.append(1), f(*args))[1]
+    def counting(factory):
+        def make(*a):
+            f = factory(*a)
+            return lambda *args: (calls.append(1), f(*args))[1]
+        return make
 
-    monkeypatch.setattr(rule_mod, "group_step_fn", counting)
+    monkeypatch.setattr(rule_mod, "group_step_fn", counting(group_step_fn))
+    monkeypatch.setattr(rule_mod, "group_step_donating_fn", counting(rule_mod.group_step_donating_fn))
     opt.step()
     assert len(calls) == 1
 
@@ -424,3 +432,45 @@ def test_step_hooks_and_custom_subclass():
     opt.step()
     assert seen == ["pre", "post", "post"]
     np.testing.assert_allclose(to_np(p), 0.8, rtol=1e-6)
+
+
+# ----- donation ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["SGD", "Adam"])
+def test_eager_step_updates_in_place_and_keeps_shared_arrays_valid(name):
+    """The eager step donates old parameter/state memory (XLA writes the new values into it), except
+    arrays something else still references: those stay valid and unchanged."""
+    import copy
+
+    mt.manual_seed(0)
+    lin = mt.nn.Linear(16, 8)
+    opt = getattr(mt.optim, name)(lin.parameters(), lr=0.1, **({"momentum": 0.9} if name == "SGD" else {}))
+    x = mt.randn(4, 16)
+
+    def step():
+        opt.zero_grad()
+        lin(x).pow(2).mean().backward()
+        opt.step()
+
+    step()
+    step()
+    key = "momentum_buffer" if name == "SGD" else "exp_avg"
+    w_ptr = lin.weight._data.unsafe_buffer_pointer()
+    m_ptr = opt.state[lin.weight][key]._data.unsafe_buffer_pointer()
+    step()
+    assert lin.weight._data.unsafe_buffer_pointer() == w_ptr  # updated in place
+    assert opt.state[lin.weight][key]._data.unsafe_buffer_pointer() == m_ptr
+    # holders of the old arrays: a state_dict snapshot, an optimizer snapshot, a view, .data, a raw array
+    snap = copy.deepcopy(lin.state_dict())
+    opt_snap = copy.deepcopy(opt.state_dict())
+    w_before, m_before = snap["weight"].numpy().copy(), opt_snap["state"][0][key].numpy().copy()
+    row = lin.weight[:2]
+    alias = lin.weight.data
+    raw = lin.bias.jax()
+    raw_before = np.asarray(raw).copy()
+    step()
+    np.testing.assert_array_equal(snap["weight"].numpy(), w_before)
+    np.testing.assert_array_equal(opt_snap["state"][0][key].numpy(), m_before)
+    np.testing.assert_array_equal(np.asarray(raw), raw_before)
+    assert not np.array_equal(lin.weight.detach().numpy(), w_before)
+    np.testing.assert_array_equal(row.detach().numpy(), lin.weight.detach().numpy()[:2])
+    np.testing.assert_array_equal(alias.numpy(), lin.weight.detach().numpy())

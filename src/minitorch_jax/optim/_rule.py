@@ -137,6 +137,43 @@ def group_step_fn(rule: Rule, static, zeros=frozenset()):
     return fn
 
 
+_DONATING: dict = {}
+
+
+def group_step_donating_fn(rule: Rule, static, zeros=frozenset()):
+    """:func:`group_step_fn` for eager steps, donating the old parameters and the ``moved`` states: called
+    as ``fn(params, grads, moved, kept, hyper)`` where each state dict is split into the arrays nothing
+    else references (``moved``, whose memory XLA reuses for the new values) and the rest (``kept``: a
+    ``'step'`` counter shared by parameters ...). Without donation every eager step allocates and
+    page-faults fresh parameter and moment buffers: 2-5x slower for Adam on a 670k-parameter MLP."""
+    key = (rule.name, static, zeros, _scalar_dtype())
+    fn = _DONATING.get(key)
+    if fn is None:
+        def run(params, grads, moved, kept, hyper):
+            states = [{**m, **k} for m, k in zip(moved, kept)]
+            return _group_step(rule, static, params, grads, states, hyper, zeros)
+        run.__name__ = f"{rule.name}_group_step"
+        fn = _DONATING[key] = jax.jit(run, donate_argnums=(0, 2))
+    return fn
+
+
+_REFS = __import__("sys").getrefcount
+_UNSHARED = [0]
+
+
+def _ref_counts(arrays) -> list:
+    return [_REFS(a) for a in arrays]
+
+
+def _unshared_count() -> int:
+    """The reference count :func:`_ref_counts` sees for an array held by one tensor and the list passed
+    (measured once, so that whatever JAX itself keeps is not taken for sharing)."""
+    if not _UNSHARED[0]:
+        t = _wrap(jnp.zeros((2,), jnp.float32) + 1)
+        _UNSHARED[0] = _ref_counts([t._data])[0]
+    return _UNSHARED[0]
+
+
 _INITS: dict = {}
 
 
@@ -279,10 +316,9 @@ class RuleOptimizer(Optimizer):
                 if g is None:
                     continue
                 ps.append(p)
-                a = p._data
-                arrs.append(a)
+                arrs.append(p._data)  # (no local name: it would hold a reference, and block donation)
                 grads.append(g._data)
-                if a.dtype == np.float64 or a.dtype == np.complex128:
+                if arrs[-1].dtype == np.float64 or arrs[-1].dtype == np.complex128:
                     f64 = True
                 st = state.get(p)
                 sts.append({k: v._data for k, v in st.items()} if st else None)
@@ -291,11 +327,14 @@ class RuleOptimizer(Optimizer):
             if len(ps) < len(group["params"]):
                 _unshare_skipped_steps(group["params"], ps, state)
             values = tuple(rule.hyper(group))
-            fn = group_step_fn(rule, rule.static(group), static_zeros(rule, values))
             hyper = self._hyper_array(group, values, f64)
             if all(s is None for s in sts) and not any(jnp.iscomplexobj(a) for a in arrs):
                 sts = group_init_fn(rule, rule.static(group), static_zeros(rule, values))(arrs, hyper)
-            new_p, new_s = fn(arrs, grads, sts, hyper)
+            if not isinstance(arrs[0], _Tracer) and all(s is not None for s in sts):
+                new_p, new_s = self._donating_step(rule, group, values, arrs, grads, sts, hyper)
+            else:  # inside a trace (mt.jit, torch.func), or some parameter without state
+                new_p, new_s = group_step_fn(rule, rule.static(group), static_zeros(rule, values))(
+                    arrs, grads, sts, hyper)
             shared_step = None
             for p, a, ns in zip(ps, new_p, new_s):
                 p._data = a
@@ -320,7 +359,24 @@ class RuleOptimizer(Optimizer):
                             t._version += 1
         return loss
 
-
+    @staticmethod
+    def _donating_step(rule, group, values, arrs, grads, sts, hyper):
+        """One group's eager update with the old parameter and state memory donated. An array something
+        else references too (a ``.data`` alias, a view, a ``copy.deepcopy`` snapshot, a shared ``'step'``)
+        is copied (parameters) or passed without donation (states), so no one's array is invalidated."""
+        base = _unshared_count()
+        arrs = [jnp.copy(a) if n > base else a for a, n in zip(arrs, _ref_counts(arrs))]
+        moved, kept = [], []
+        for s in sts:
+            keys = list(s)
+            vals = list(s.values())
+            # each array is also held by the state dict s: one more than base when nothing else holds it
+            counts = _ref_counts(vals)
+            moved.append({k: v for k, v, n in zip(keys, vals, counts) if n <= base + 1})
+            kept.append({k: v for k, v, n in zip(keys, vals, counts) if n > base + 1})
+        del vals
+        fn = group_step_donating_fn(rule, rule.static(group), static_zeros(rule, values))
+        return fn(arrs, grads, moved, kept, hyper)
 
 
 def _unshare_skipped_steps(params, stepped, state) -> None:
