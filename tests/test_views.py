@@ -362,3 +362,45 @@ def test_random_basic_index_writes_match_torch(index, value):
             v.fill_(value)
         return None
     _same(f)
+
+
+def test_view_held_across_compiled_steps_follows_its_root():
+    """A view of a parameter made once (eagerly) and read inside a compiled step: it re-reads the
+    parameter each call, and its gradient reaches the parameter, as eagerly and in torch."""
+    def make():
+        mt.manual_seed(0)
+        lin = mt.nn.Linear(4, 4)
+        opt = mt.optim.SGD(lin.parameters(), lr=0.1)
+        half = lin.weight[:2]
+
+        def step(x):
+            opt.zero_grad()
+            loss = (lin(x) ** 2).mean() + (half ** 2).sum()
+            loss.backward()
+            opt.step()
+            return loss
+        return lin, half, step
+
+    x = mt.tensor(np.random.default_rng(0).normal(size=(3, 4)).astype(np.float32))
+    l_e, h_e, s_e = make()
+    l_j, h_j, s_j = make()
+    s_j = mt.jit(s_j)
+    for _ in range(3):
+        np.testing.assert_allclose(s_j(x).item(), s_e(x).item(), rtol=1e-6)
+    np.testing.assert_allclose(l_j.weight.detach().numpy(), l_e.weight.detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(h_j.detach().numpy(), l_j.weight.detach().numpy()[:2], rtol=1e-6)
+    assert s_j.num_compiles == 1
+    # the same in torch: the view's gradient reaches the weight
+    tl = torch.nn.Linear(4, 4)
+    fresh = make()[0]
+    with torch.no_grad():
+        tl.weight.copy_(torch.tensor(fresh.weight.detach().numpy()))
+        tl.bias.copy_(torch.tensor(fresh.bias.detach().numpy()))
+    topt = torch.optim.SGD(tl.parameters(), lr=0.1)
+    th = tl.weight[:2]
+    tx = torch.tensor(x.numpy())
+    for _ in range(3):
+        topt.zero_grad()
+        ((tl(tx) ** 2).mean() + (th ** 2).sum()).backward()
+        topt.step()
+    np.testing.assert_allclose(l_e.weight.detach().numpy(), tl.weight.detach().numpy(), rtol=1e-5, atol=1e-6)
