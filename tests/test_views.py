@@ -187,6 +187,28 @@ def test_views_in_between_see_writes_and_are_not_kept_alive():
     assert x[2].tolist() == [2.0] * 4
 
 
+def test_a_view_does_not_keep_its_root_alive():
+    import gc
+    import weakref
+    big = mt.zeros(1000)
+    ref = weakref.ref(big)
+    v = big[:10]
+    del big
+    gc.collect()
+    assert ref() is None  # (torch's view shares storage; here the root's array would be a second copy)
+    v.fill_(1)  # a tensor of its own now
+    assert v.tolist() == [1.0] * 10 and v._view is None
+    # the classic chain: the parent outlived its root and becomes the root of its own views
+    x = mt.arange(12.0).reshape(3, 4)
+    x[1].fill_(7)
+    assert x.tolist()[1] == [7.0] * 4
+    # ...but a .data alias root is held: the write reaches the parameter
+    p = mt.nn.Parameter(mt.zeros(2, 2))
+    p.data[0].fill_(3)
+    gc.collect()
+    assert p.tolist() == [[3.0, 3.0], [0.0, 0.0]]
+
+
 def test_stale_view_conversions_read_the_new_values():
     for L in LIBS:
         x = L.zeros(2, 2)

@@ -391,8 +391,8 @@ def dispatch(op: OpDef, targs, rest, kwargs):
     for a in targs:
         if isinstance(a, Tensor):
             v = a._view
-            if v is not None and v.root._data is not v.arr:
-                VIEWS.sync(a)  # a view whose root changed in place: re-read it
+            if v is not None and ((rt := v._ref()) is None or rt._data is not v.arr):
+                VIEWS.sync(a)  # a view whose root changed in place (or is gone): re-read it (or unlink)
             arrays.append(a._data)
             if a.requires_grad and grad_on:
                 needs_grad = True
@@ -697,7 +697,7 @@ def make_function(op: OpDef):
             try:
                 if not rest and not kwargs and isinstance(x, Tensor) and not (x.requires_grad and STATE.grad):
                     v = x._view
-                    if v is not None and v.root._data is not v.arr:
+                    if v is not None and ((rt := v._ref()) is None or rt._data is not v.arr):
                         VIEWS.sync(x)
                     r = _fast_call(op, (x._data,))
                     if r is not None:

@@ -18,10 +18,16 @@ The positions are found by running the view ops on an index array (``arange`` in
 on the first write, and kept. Torch's view rules come with it: a view of a leaf that requires grad
 cannot be written with grad mode on; views from a multi-output op (``split``, ``chunk``, ``unbind``)
 cannot be written while they require grad; an expanded view whose elements overlap cannot be written.
-A view keeps its root alive, as a torch view keeps its storage.
+A view holds its root weakly (a view of a big activation must not keep both arrays alive; torch's
+view and base share one storage): once the root is gone, the view is a tensor of its own. A root that
+is a ``.data``/``.detach()`` alias is held strongly (``p.data[0].fill_(1)`` writes through the
+temporary alias into ``p``).
 """
 
 from __future__ import annotations
+
+import itertools
+import weakref
 
 import jax
 import jax.numpy as jnp
@@ -56,14 +62,31 @@ class ViewInfo:
     root's array when the view last read it; ``index`` (made on the first write) the flat position in
     the root of each element of the view."""
 
-    __slots__ = ("root", "steps", "arr", "index", "contiguous")
+    __slots__ = ("_ref", "steps", "arr", "index", "contiguous")
 
     def __init__(self, root, steps, arr, contiguous):
-        self.root = root
+        self._ref = _repeat(root).__next__ if isinstance(root, _DataAlias) else _WEAKREF(root)
         self.steps = steps
         self.arr = arr
         self.index = None
         self.contiguous = contiguous
+
+    @property
+    def root(self):
+        """The root tensor, or ``_DEAD`` (whose ``_data`` is None) once it has been freed."""
+        r = self._ref()
+        return _DEAD if r is None else r
+
+
+class _Dead:
+    """Stands for a freed root: its ``_data`` matches no array, so the view's next use unlinks it."""
+
+    _data = None
+
+
+_DEAD = _Dead()
+_WEAKREF = weakref.ref
+_repeat = itertools.repeat
 
 
 _PLAIN: dict = {}  # tensor class -> whether its array is a plain slot (or a .data/.detach() alias)
@@ -93,6 +116,9 @@ def tag(op, key, parent, rest, kwargs, outs, multi) -> None:
         if name in _RESHAPES and not pinfo.contiguous:
             return  # torch copies here: a reshape of a transposed/expanded view is not a view
         root, steps, contiguous = pinfo.root, pinfo.steps, pinfo.contiguous
+        if root is _DEAD:  # the parent outlived its root: it is the root now
+            unlink(parent)
+            root, steps, contiguous = parent, (), True
     contiguous = contiguous and name in _CONTIGUOUS
     arr = root._data
     if not multi:
@@ -126,8 +152,8 @@ def refresh(t) -> None:
     """Re-read view ``t`` from its root, whose array changed since ``t`` last saw it."""
     info = t._view
     root = info.root
-    if root._data.shape != info.arr.shape or root._data.dtype != info.arr.dtype:
-        unlink(t)  # the root was rebound to another shape (t_(), p.data = other): no longer a view
+    if root is _DEAD or root._data.shape != info.arr.shape or root._data.dtype != info.arr.dtype:
+        unlink(t)  # the root is gone, or was rebound to another shape (t_(), p.data = other)
         return
     new = root
     for op, _key, rest, kwargs, i in info.steps:
@@ -207,6 +233,9 @@ def write_back(t, opname: str) -> None:
     if idx is False:  # an overlapping view written without before_inplace's check (out=, init)
         raise _overlap_error(t, opname)
     root = info.root
+    if root is _DEAD:  # nothing left to write into
+        unlink(t)
+        return
     info.arr = root._data  # t's values are the ones to keep: dispatch must not re-read t from root
     new = dispatch(_WRITE_OP, [root, t, _wrap(idx)], (), {})
     commit_inplace(root, new, opname)
