@@ -370,10 +370,13 @@ class RuleOptimizer(Optimizer):
         for s in sts:
             keys = list(s)
             vals = list(s.values())
-            # each array is also held by the state dict s: one more than base when nothing else holds it
+            # each array is also held by the state dict s: one more than base when nothing else holds it.
+            # Scalars (the 'step' counter, shared by parameters from their second step) are never
+            # donated: nothing to gain, and the split - part of the program's signature - stays the same
             counts = _ref_counts(vals)
-            moved.append({k: v for k, v, n in zip(keys, vals, counts) if n <= base + 1})
-            kept.append({k: v for k, v, n in zip(keys, vals, counts) if n > base + 1})
+            go = [n <= base + 1 and v.ndim > 0 for v, n in zip(vals, counts)]
+            moved.append({k: v for k, v, g in zip(keys, vals, go) if g})
+            kept.append({k: v for k, v, g in zip(keys, vals, go) if not g})
         del vals
         fn = group_step_donating_fn(rule, rule.static(group), static_zeros(rule, values))
         return fn(arrs, grads, moved, kept, hyper)
