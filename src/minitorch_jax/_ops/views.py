@@ -27,6 +27,7 @@ temporary alias into ``p``).
 from __future__ import annotations
 
 import itertools
+import sys
 import weakref
 
 import jax
@@ -254,4 +255,4 @@ _WRITE_OP = REGISTRY["_view_write"]
 for _name in VIEW_OPS:
     REGISTRY[_name].view = True
 
-_registry.VIEWS = __import__(__name__, fromlist=["refresh"])
+_registry.VIEWS = sys.modules[__name__]

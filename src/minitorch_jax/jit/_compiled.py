@@ -17,7 +17,6 @@ Two kinds of program:
 from __future__ import annotations
 
 import operator
-import sys
 import threading
 import time
 import warnings
@@ -32,6 +31,7 @@ import numpy as np
 
 from .. import _autocast_state, _autograd_graph, _dtype, _random, _state_version
 from .._autograd_graph import Node, accumulate_node
+from .._donation import ref_counts, unshared_count
 from .._errors import MiniTorchError, drop_jax_note
 from .._grad_mode import STATE, set_grad_enabled
 from .._tensor import Tensor, _DataAlias, _DetachedAlias, _wrap
@@ -54,7 +54,6 @@ class _Tracing(threading.local):
 TRACING = _Tracing()  # > 0 while a compiled function's Python runs under a jax trace (is_compiling)
 _INSTANCES: weakref.WeakSet = weakref.WeakSet()  # every CompiledFunction (mt.compiler.reset)
 _Tracer = jax.core.Tracer
-_REFS = sys.getrefcount
 _AUTOCAST = _autocast_state.STATE
 _GET_GRAD = operator.attrgetter("_grad")
 _GET_DATA = operator.attrgetter("_data")
@@ -611,9 +610,7 @@ class CompiledFunction:
                 _module.MODE_WATCH[0] = outer_watch
                 # a trace leaves no flags behind (a second trace - the differentiable forward after the
                 # probe - must start from the same ones); _execute sets modes_after after each run
-                for m, flag in zip(cap.modules, modes_before):
-                    if m.training is not flag:
-                        m.training = flag
+                _set_modes(cap.modules, modes_before)
                 swap.restore()
 
         return run
@@ -664,14 +661,15 @@ class CompiledFunction:
     def _gather(self, cap, copy=True, grads=True):
         tensors = cap.tensors
         data = list(map(_GET_DATA, tensors))
-        # each array is referenced by its tensor, this list and getrefcount's argument (and whatever JAX
-        # itself keeps: measured once): more means another tensor shares it (a state_dict snapshot ...),
-        # so donate a private copy, keep theirs
-        base = _UNSHARED[0] or _measure_unshared()
-        if self.donate and copy and data and max(map(_REFS, data)) > base:
-            shared = [_REFS(a) > base + 1 for a in data]  # (+1: the comprehension's name)
-            data = [jnp.copy(a) if sh else a for a, sh in zip(data, shared)]
-            self._n_copies += sum(shared)
+        # an array something else also references (a state_dict snapshot ...): donate a private copy,
+        # keep theirs
+        if self.donate and copy and data:
+            base = unshared_count()
+            counts = ref_counts(data)
+            if max(counts) > base:
+                shared = [n > base for n in counts]
+                data = [jnp.copy(a) if sh else a for a, sh in zip(data, shared)]
+                self._n_copies += sum(shared)
         if grads:
             grads = [None if g is None else g._data for g in map(_GET_GRAD, tensors)]
         else:  # a differentiable forward never touches .grad: keep it out of the program
@@ -744,9 +742,7 @@ class CompiledFunction:
         if mutated:  # after the state: a tensor argument may also be captured state (in a dict argument)
             _write_arg_muts(entry.arg_muts, mutated, args, kwargs, self.static_argnums)
         if entry.modes_after is not None:  # the function set training flags (model.train()): as eagerly
-            for m, mode in zip(cap.modules, entry.modes_after):
-                if m.training is not mode:
-                    m.training = mode
+            _set_modes(cap.modules, entry.modes_after)
         return _unflatten_out(entry.out_tree, iter(result))
 
     @staticmethod
@@ -851,20 +847,11 @@ def _state_first(run):
     return step
 
 
-_UNSHARED = [0]
-
-
-def _measure_unshared() -> int:
-    """The reference count ``_gather`` sees for an unshared state array: a fresh output of a compiled
-    call held by one tensor (3 with CPython and jax 0.10; measured so that a reference JAX itself may
-    keep to its outputs is not taken for sharing, which would copy every array on every call)."""
-    t = _wrap(_PLUS_ONE(jnp.zeros((2,), jnp.float32)))
-    data = list(map(_GET_DATA, [t]))
-    _UNSHARED[0] = max(map(_REFS, data))
-    return _UNSHARED[0]
-
-
-_PLUS_ONE = jax.jit(lambda x: x + 1)
+def _set_modes(modules, flags) -> None:
+    """Set each module's ``training`` flag (only those that differ: Module.__setattr__ is slow)."""
+    for m, flag in zip(modules, flags):
+        if m.training is not flag:
+            m.training = flag
 
 
 def _holds_float64(cap) -> bool:

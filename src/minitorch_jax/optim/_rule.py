@@ -26,6 +26,7 @@ import numpy as np
 import optax
 
 from .. import _dtype
+from .._donation import ref_counts, unshared_count
 from .._grad_mode import enable_grad
 from .._state_version import bump as _bump
 from .._tensor import Tensor, _wrap
@@ -155,23 +156,6 @@ def group_step_donating_fn(rule: Rule, static, zeros=frozenset()):
         run.__name__ = f"{rule.name}_group_step"
         fn = _DONATING[key] = jax.jit(run, donate_argnums=(0, 2))
     return fn
-
-
-_REFS = __import__("sys").getrefcount
-_UNSHARED = [0]
-
-
-def _ref_counts(arrays) -> list:
-    return [_REFS(a) for a in arrays]
-
-
-def _unshared_count() -> int:
-    """The reference count :func:`_ref_counts` sees for an array held by one tensor and the list passed
-    (measured once, so that whatever JAX itself keeps is not taken for sharing)."""
-    if not _UNSHARED[0]:
-        t = _wrap(jnp.zeros((2,), jnp.float32) + 1)
-        _UNSHARED[0] = _ref_counts([t._data])[0]
-    return _UNSHARED[0]
 
 
 _INITS: dict = {}
@@ -364,8 +348,8 @@ class RuleOptimizer(Optimizer):
         """One group's eager update with the old parameter and state memory donated. An array something
         else references too (a ``.data`` alias, a view, a ``copy.deepcopy`` snapshot, a shared ``'step'``)
         is copied (parameters) or passed without donation (states), so no one's array is invalidated."""
-        base = _unshared_count()
-        arrs = [jnp.copy(a) if n > base else a for a, n in zip(arrs, _ref_counts(arrs))]
+        base = unshared_count()
+        arrs = [jnp.copy(a) if n > base else a for a, n in zip(arrs, ref_counts(arrs))]
         moved, kept = [], []
         for s in sts:
             keys = list(s)
@@ -373,11 +357,10 @@ class RuleOptimizer(Optimizer):
             # each array is also held by the state dict s: one more than base when nothing else holds it.
             # Scalars (the 'step' counter, shared by parameters from their second step) are never
             # donated: nothing to gain, and the split - part of the program's signature - stays the same
-            counts = _ref_counts(vals)
+            counts = ref_counts(vals)
             go = [n <= base + 1 and v.ndim > 0 for v, n in zip(vals, counts)]
             moved.append({k: v for k, v, g in zip(keys, vals, go) if g})
             kept.append({k: v for k, v, g in zip(keys, vals, go) if not g})
-        del vals
         fn = group_step_donating_fn(rule, rule.static(group), static_zeros(rule, values))
         return fn(arrs, grads, moved, kept, hyper)
 
