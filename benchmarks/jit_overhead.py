@@ -65,7 +65,7 @@ def _program_of(compiled, x, y):
     hp = compiled._hp(cap)
 
     def step():
-        outs, state[0] = entry.fn(state[0], args, hp)
+        state[0], outs = entry.fn(state[0], args, hp)  # (a step program returns its state first)
         return outs[0]
 
     def restore():  # hand the (donated, so replaced) state back to the Python objects
