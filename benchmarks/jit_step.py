@@ -273,7 +273,9 @@ def _isolated_compile_times(name, frameworks, precision):
     return out
 
 
-def run(workloads, steps, warmup, eager_steps, rounds=5, isolated_compile=True):
+def run(workloads, steps, warmup, eager_steps, rounds=5, isolated_compile=True, on_row=None):
+    """Time every framework on each workload; ``on_row(row)`` is called as each workload finishes (so a
+    time-boxed run still reports the workloads it finished)."""
     rows = []
     for name in workloads:
         w = WORKLOADS[name]
@@ -314,17 +316,27 @@ def run(workloads, steps, warmup, eager_steps, rounds=5, isolated_compile=True):
             probes = [k for k in ("mt_jit", "jax_jit", "nnx_jit") if k in fns]
             row.update(_isolated_compile_times(name, probes, mt.get_float32_matmul_precision()))
         rows.append(row)
+        if on_row is not None:
+            on_row(row)
     return rows
 
 
-def report(rows):
-    cols = [("mt_eager", "mt eager"), ("mt_jit", "mt.jit"), ("jax_jit", "JAX jit"), ("nnx_jit", "nnx.jit"),
+_COLUMNS = [("mt_eager", "mt eager"), ("mt_jit", "mt.jit"), ("jax_jit", "JAX jit"), ("nnx_jit", "nnx.jit"),
             ("torch_eager", "torch eager")]
+
+
+def report_header():
+    """Print the machine line and the table's column names."""
     host = platform.processor() or platform.machine()
     print(f"jax {jax.__version__} on {jax.devices()[0].platform}, {host}; float32 matmul precision "
           f"{mt.get_float32_matmul_precision()} in every column")
-    print(f"{'workload':10s}" + "".join(f"{label:>22s}" for _, label in cols)
-          + f"{'compile mt.jit/JAX':>22s}")
+    print(f"{'workload':10s}" + "".join(f"{label:>22s}" for _, label in _COLUMNS)
+          + f"{'compile mt.jit/JAX':>22s}", flush=True)
+
+
+def report(rows):
+    """Print one table line per workload: time per step and its ratio to hand-written JAX's."""
+    cols = _COLUMNS
     for r in rows:
         base = r["jax_jit"]
         cells = []
@@ -363,11 +375,17 @@ def main(argv=None):
         framework, name = a.compile_probe.split(":")
         print(_compile_probe(framework, name))
         return None
-    rows = run(a.workloads.split(","), a.steps, a.warmup, a.eager_steps, a.rounds, a.isolated_compile)
-    report(rows)
-    if a.json:
-        with open(a.json, "w") as f:
-            json.dump({"rows": rows, "jax": jax.__version__, "device": str(jax.devices()[0])}, f, indent=1)
+    report_header()
+    done = []
+
+    def on_row(row):
+        done.append(row)
+        report([row])
+        if a.json:  # rewritten after each workload
+            with open(a.json, "w") as f:
+                json.dump({"rows": done, "jax": jax.__version__, "device": str(jax.devices()[0])}, f, indent=1)
+
+    rows = run(a.workloads.split(","), a.steps, a.warmup, a.eager_steps, a.rounds, a.isolated_compile, on_row)
     return rows
 
 

@@ -60,3 +60,14 @@ def _torch_distribution_validation_on():
     if dist is not None:
         dist.Distribution.set_default_validate_args(True)
     yield
+
+
+def pytest_runtest_logreport(report):
+    """With ``MT_FAILURE_LOG=path`` set, append each failure's traceback to that file as it happens, so a
+    time-boxed run (benchmarks/device_check.sh) keeps the tracebacks pytest would print only at its end.
+    Under xdist only the controller writes: each report reaches it once from the worker."""
+    path = os.environ.get("MT_FAILURE_LOG")
+    if not path or not report.failed or os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    with open(path, "a") as f:
+        f.write(f"\n===== {report.nodeid} ({report.when})\n{report.longreprtext}\n")
