@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
-# One prepared GPU check (for a session lent an accelerator), in order of importance, each part
-# time-boxed: the per-call overhead of mt.jit (benchmarks/jit_overhead.py), the jit-step benchmark
-# (benchmarks/jit_step.py, every column at torch's default "highest" float32 matmul precision), the
-# bench command, then the layer/jit/optim/data tests on jax[cuda] with the local torch as oracle
-# (verbose, so the names of failures are in tests.log even when the time box ends the run).
-# Logs under $OUT. About 6 minutes on an H100 with the default time boxes.
+# One prepared GPU check (for a session lent an accelerator, which has 15 minutes of device time: this
+# script takes about 10), in order of importance, each part time-boxed and each writing its log under
+# $OUT as it goes:
+#   1. the per-call overhead of mt.jit (benchmarks/jit_overhead.py);
+#   2. the jit-step benchmark (benchmarks/jit_step.py, every column at torch's default "highest" float32
+#      matmul precision; compile times in fresh processes; one line per workload as each finishes);
+#   3. the bench command;
+#   4. the tests on jax[cuda] with the machine's torch as oracle, the GPU-relevant files first (the time
+#      box ends the run before all of them), each failure's traceback appended to failures.log as it
+#      happens (tests/conftest.py, MT_FAILURE_LOG).
+# The GPU image's torch is older than the pinned oracle (2.11 against 2.13 in 2026-11): tests of torch
+# 2.12+ behaviour fail there for that reason alone (LinearCrossEntropyLoss, the norms' `bias` argument in
+# reprs, SelectiveCheckpointContext.op_output, some error wordings, scaled_mm on the CPU).
 set -uo pipefail
 export PYTHONPATH="$PWD/src" PYTHONUNBUFFERED=1
 # several pytest workers share one GPU: no preallocation, a small slice each
@@ -12,15 +19,19 @@ export XLA_PYTHON_CLIENT_PREALLOCATE=false XLA_PYTHON_CLIENT_MEM_FRACTION=0.5
 OUT="${OUT:-/tmp/out}"; mkdir -p "$OUT"
 nvidia-smi -L
 python3 -c "import jax, torch; print('jax', jax.__version__, jax.devices(), 'torch', torch.__version__)"
-(cd benchmarks && timeout 60 python3 jit_overhead.py 2>&1) | tee "$OUT/jit_overhead.log" | grep -v Warn
-timeout 150 python3 benchmarks/jit_step.py --steps 100 --eager-steps 10 --rounds 3 --json "$OUT/jit_step.json" \
-  2>&1 | tee "$OUT/jit_step.log" | tail -9
+(cd benchmarks && timeout 60 python3 jit_overhead.py 2>&1) | grep -v Warn | tee "$OUT/jit_overhead.log"
+timeout "${STEP_TIMEOUT:-240}" python3 benchmarks/jit_step.py --steps 100 --eager-steps 10 --rounds 3 \
+  --workloads cnn,mlp,tiny --json "$OUT/jit_step.json" 2>&1 | grep -v Warn | tee "$OUT/jit_step.log"
 timeout 60 python3 -m minitorch_jax.bench --quiet --steps 10 --compare jax --json "$OUT/bench.json" 2>&1 \
   | tee "$OUT/bench.log" | tail -9
 export XLA_PYTHON_CLIENT_MEM_FRACTION=0.05
-timeout "${TEST_TIMEOUT:-150}" python3 -m pytest tests -v -n 14 -p no:cacheprovider -p no:warnings -p no:benchmark \
-  -rfE --tb=short --ignore=tests/test_op_parity.py --ignore=tests/test_repr.py --ignore=tests/test_lr_scheduler.py \
-  --ignore=tests/test_examples.py --ignore=tests/test_distributed.py --ignore=tests/test_distributed_jit.py \
-  --ignore=tests/test_distributed_groups.py --ignore=tests/test_onnx.py > "$OUT/tests.log" 2>&1
+skip="test_op_parity test_repr test_lr_scheduler test_examples test_distributed test_distributed_jit \
+test_distributed_groups test_onnx test_nn_linear_ce"
+first=$(printf '%s\n' tests/test_jit*.py tests/test_views.py tests/test_no_transfers.py tests/test_program_*.py \
+  tests/test_optim*.py tests/test_nn_*.py tests/test_tensor*.py tests/test_cuda*.py tests/test_devices.py)
+rest=$(ls tests/test_*.py | grep -vxF -f <(printf '%s\n' $first))
+files=$(printf '%s\n' $first $rest | grep -vE "/($(echo $skip | tr ' ' '|'))\.py$")
+MT_FAILURE_LOG="$OUT/failures.log" timeout "${TEST_TIMEOUT:-240}" python3 -m pytest $files -v -n 14 \
+  -p no:cacheprovider -p no:warnings -p no:benchmark -p no:randomly -rfE --tb=short > "$OUT/tests.log" 2>&1
 echo "pytest exit $? (124: the time box ended it)"; grep -cE " PASSED " "$OUT/tests.log"
 grep -E "FAILED|ERROR|node down" "$OUT/tests.log" | sed 's/ - .*//' | sort -u | head -80

@@ -6,6 +6,8 @@ dtypes (by name) and, for outputs that are tensors, gradients of ``sum(out * cot
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -112,3 +114,9 @@ def check_grads(m_out, t_out, m_in, t_in, rtol=None, atol=None, seed=0):
         assert ml.grad is not None, f"input {i}: mt produced no gradient"
         assert_same(ml.grad, tl.grad, rtol, atol, what=f"grad of input {i}")
     return True
+
+
+def host_message(msg: str) -> str:
+    """An mt error message as torch, the oracle, words it on the CPU: tensor reprs without the
+    ``device='cuda:0'`` that mt's carry on a GPU host (whose default device is the GPU)."""
+    return re.sub(r", device='[a-z]+:\d+'", "", msg)

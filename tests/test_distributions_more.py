@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import minitorch_jax as mt
-from tests.oracle import torch
+from tests.oracle import host_message, torch
 from tests.test_distributions import _close, pos, real, tril, unit
 
 D = mt.distributions
@@ -111,7 +111,7 @@ def test_mixture_samples_errors_and_jit():
 
 
 def _first(excinfo):
-    return str(excinfo.value).split("\n")[0]
+    return host_message(str(excinfo.value)).split("\n")[0]
 
 
 RELAXED = [

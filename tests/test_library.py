@@ -17,6 +17,14 @@ L = mt.library
 TL = torch.library
 
 
+@pytest.fixture(autouse=True)
+def _cpu_tensors():
+    """Kernels here are registered for the CPU dispatch key, as torch's (the oracle runs on the CPU); a
+    GPU host's default device is the GPU, so make the tensors on the CPU there too."""
+    with mt.device("cpu"):
+        yield
+
+
 def _fns(T, dtype, device):
     """The same annotated prototypes, for mt's classes or torch's."""
     def f1(x: T, y: float) -> T: ...

@@ -107,7 +107,7 @@ class device:
         if idx >= len(devs):
             have = f"{len(devs)} {self.type} device(s)" if devs else f"no {self.type} devices"
             raise RuntimeError(
-                f"device {self} is not available (this process has {have}); "
+                f"device {self.type}:{idx} is not available (this process has {have}); "
                 f"available devices: {available()}")
         r = _jax_cache[self] = devs[idx]
         return r
