@@ -383,7 +383,8 @@ def main(argv=None):
         report([row])
         if a.json:  # rewritten after each workload
             with open(a.json, "w") as f:
-                json.dump({"rows": done, "jax": jax.__version__, "device": str(jax.devices()[0])}, f, indent=1)
+                json.dump({"rows": done, "jax": jax.__version__, "device": str(jax.devices()[0])}, f,
+                          indent=1)
 
     rows = run(a.workloads.split(","), a.steps, a.warmup, a.eager_steps, a.rounds, a.isolated_compile, on_row)
     return rows

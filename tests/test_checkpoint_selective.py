@@ -244,7 +244,8 @@ def test_enum_and_helpers_match_torch():
     assert mt.ops.aten.detach.default in C.SAC_IGNORED_OPS
     ctx = C.SelectiveCheckpointContext(is_recompute=False)
     assert ctx.is_recompute is False and ctx.op_output is None
-    assert C.get_device_states(mt.tensor(X, device="cpu"), 3) == TC.get_device_states(torch.tensor(X), 3) == ([], [])
+    cpu = mt.tensor(X, device="cpu")  # (a GPU host's default device is the GPU)
+    assert C.get_device_states(cpu, 3) == TC.get_device_states(torch.tensor(X), 3) == ([], [])
     C.set_device_states([], [])
     prev = C.DefaultDeviceType.get_device_type()
     try:

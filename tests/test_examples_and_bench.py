@@ -112,3 +112,24 @@ def test_benchmark_chain_targets():
     assert faster["met"] and faster["ratio"] == pytest.approx(0.3)
     assert not vs_torch["met"] and vs_torch["ratio"] == pytest.approx(3.0)
     assert len(got) == 2  # the jitted baseline is reported, not a target
+
+
+def test_jit_benchmarks_run_and_report_every_column(tmp_path):
+    """benchmarks/jit_step.py and jit_overhead.py with the fewest steps: they run to the end, and their
+    tables hold what the closing notes quote (a script broken by an API change went unnoticed once)."""
+    path = tmp_path / "jit_step.json"
+    r = _run(ROOT / "benchmarks" / "jit_step.py", "--workloads", "tiny", "--steps", "6", "--eager-steps", "3",
+             "--warmup", "2", "--rounds", "1", "--no-isolated-compile", "--json", path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    row = json.loads(path.read_text())["rows"][0]
+    assert row["workload"] == "tiny" and row["mt_jit_donation_copies"] == 0
+    for key in ("mt_eager", "mt_jit", "jax_jit", "mt_jit_compile", "jax_jit_compile"):
+        assert row[key] > 0, key
+    assert re.search(r"^tiny .*x\)", r.stdout, re.M), r.stdout
+    r = subprocess.run([sys.executable, "jit_overhead.py", "--workloads", "tiny", "--steps", "5"],
+                       cwd=ROOT / "benchmarks", capture_output=True, text=True, timeout=300,
+                       stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stdout + r.stderr
+    for label in ("mt.jit", "program", "JAX"):
+        assert re.search(rf"^tiny\s+{re.escape(label)}\s+\d+\s+\d+\s+\d+$", r.stdout, re.M), r.stdout
+    assert "donation copies 0" in r.stdout, r.stdout
