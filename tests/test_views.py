@@ -5,6 +5,7 @@ and autograd records the write as ``CopySlices``. Each case runs the same code o
 from __future__ import annotations
 
 import copy
+import itertools
 
 import numpy as np
 import pytest
@@ -426,3 +427,55 @@ def test_view_held_across_compiled_steps_follows_its_root():
         ((tl(tx) ** 2).mean() + (th ** 2).sum()).backward()
         topt.step()
     np.testing.assert_allclose(l_e.weight.detach().numpy(), tl.weight.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def _view_shapes(n):
+    """Every shape of 1-3 dimensions with ``n`` elements, from a few small factors."""
+    out = set()
+    for k in (1, 2, 3):
+        for dims in itertools.product((1, 2, 3, 4, 6, 8, 12, 24), repeat=k):
+            if int(np.prod(dims)) == n:
+                out.add(dims)
+    return sorted(out)
+
+
+@pytest.mark.parametrize("base", [(2, 3, 4), (2, 1, 3, 2)])
+def test_view_of_permuted_view_raises_or_views_like_torch(base):
+    a = np.arange(int(np.prod(base)), dtype=np.float32).reshape(base)
+    rt, rm = torch.tensor(a), mt.tensor(a)  # (the roots stay alive, as a view's base in torch)
+    for perm in list(itertools.permutations(range(len(base))))[1::2]:
+        xt, xm = rt.permute(*perm), rm.permute(*perm)
+        for shape in _view_shapes(xt.numel()):
+            try:
+                want, err = xt.view(*shape), None
+            except RuntimeError as e:
+                want, err = None, str(e)
+            if err is None:
+                np.testing.assert_array_equal(xm.view(*shape).numpy(), want.numpy())
+            else:
+                with pytest.raises(RuntimeError) as e:
+                    xm.view(*shape)
+                assert str(e.value) == err, (perm, shape)
+
+
+def test_view_of_expanded_and_transposed_views_like_torch():
+    r = mt.ones(3, 1)
+    e = r.expand(3, 4)
+    with pytest.raises(RuntimeError, match="view size is not compatible with input tensor's size and stride"):
+        e.view(12)
+    assert e.view(3, 2, 2).shape == (3, 2, 2) and e.reshape(12).shape == (12,)
+    x = mt.arange(24.0).reshape(2, 3, 4)
+    t = x.transpose(0, 1)
+    with pytest.raises(RuntimeError, match=r"Use \.reshape\(\.\.\.\) instead"):
+        t.view_as(mt.zeros(6, 4))
+    v = t.view(3, 2, 2, 2)  # splits the last dimension only: a view, as in torch
+    v[1, 0, 1, 1].fill_(-1.0)
+    assert x[0, 1, 3].item() == -1.0
+    assert t.reshape(24).shape == (24,) and t.flatten().shape == (24,)  # copies, as in torch
+
+    @mt.jit
+    def f(y):
+        return y.transpose(0, 1).view(-1)
+
+    with pytest.raises(RuntimeError, match="view size is not compatible"):
+        f(mt.ones(2, 3))

@@ -115,7 +115,9 @@ def tag(op, key, parent, rest, kwargs, outs, multi) -> None:
         root, steps, contiguous = parent, (), True
     else:
         if name in _RESHAPES and not pinfo.contiguous:
-            return  # torch copies here: a reshape of a transposed/expanded view is not a view
+            if name not in _VIEW_ONLY:
+                return  # torch copies here: a reshape of a transposed/expanded view is not a view
+            _check_viewable(pinfo, outs[0].shape)
         root, steps, contiguous = pinfo.root, pinfo.steps, pinfo.contiguous
         if root is _DEAD:  # the parent outlived its root: it is the root now
             unlink(parent)
@@ -127,6 +129,61 @@ def tag(op, key, parent, rest, kwargs, outs, multi) -> None:
         return
     for i, o in enumerate(outs):
         o._view = ViewInfo(root, steps + ((op, key, rest, kwargs, i),), arr, contiguous)
+
+
+_VIEW_ONLY = frozenset({"view", "view_as"})  # never copy: torch raises where strides do not allow a view
+_VIEW_ERROR = ("view size is not compatible with input tensor's size and stride (at least one dimension "
+               "spans across two contiguous subspaces). Use .reshape(...) instead.")
+
+
+def _check_viewable(info, new_shape) -> None:
+    """torch's rule for ``view`` of a non-contiguous view: raise its RuntimeError unless ``new_shape``
+    can be expressed with strides over the same memory (only dimensions that are contiguous with each
+    other may be merged or split)."""
+    with jax.ensure_compile_time_eval():
+        idx = _index_map(info)  # (kept for later writes) False when elements overlap: compute them anyway
+        pos = np.asarray(_positions(info) if idx is False else idx)
+    shape, strides = [], []
+    for d, n in enumerate(pos.shape):
+        if n != 1:  # (a size-1 dimension never stops a view)
+            unit = [0] * pos.ndim
+            unit[d] = 1
+            shape.append(n)
+            strides.append(int(pos[tuple(unit)]) - int(pos[(0,) * pos.ndim]))
+    if pos.size and not _strides_allow(shape, strides, new_shape):
+        raise RuntimeError(_VIEW_ERROR)
+
+
+def _positions(info):
+    """The flat position in the root of each element of the view, overlapping views included."""
+    idx = np.arange(int(np.prod(info.arr.shape, dtype=np.int64)), dtype=np.int64).reshape(info.arr.shape)
+    for op, key, _rest, _kwargs, i in info.steps:
+        idx = op.forward(key)(idx)
+        if i is not None:
+            idx = idx[i]
+    return idx
+
+
+def _strides_allow(shape, strides, new_shape) -> bool:
+    """Whether a tensor of ``shape``/``strides`` (no size-1 dimensions) can be viewed as ``new_shape``:
+    walking from the innermost dimension, each run of dimensions that are contiguous with each other
+    must be covered exactly by a run of the new dimensions."""
+    if not shape:
+        return True
+    v = len(new_shape) - 1
+    base = strides[-1]
+    numel = view_numel = 1
+    for d in range(len(shape) - 1, -1, -1):
+        numel *= shape[d]
+        if d == 0 or strides[d - 1] != numel * base:  # the end of a contiguous run
+            while v >= 0 and (view_numel < numel or new_shape[v] == 1):
+                view_numel *= new_shape[v]
+                v -= 1
+            if view_numel != numel:
+                return False
+            if d > 0:
+                base, numel, view_numel = strides[d - 1], 1, 1
+    return v == -1
 
 
 def unlink(t) -> None:
