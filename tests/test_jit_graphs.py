@@ -99,6 +99,35 @@ def test_dynamic_batch(tmp_path):
         np.testing.assert_allclose(loaded(x).numpy(), model(x).detach().numpy(), rtol=1e-6)
 
 
+@pytest.mark.parametrize("name,fn", [
+    ("size_on_the_left", lambda x: x.shape[0] * x + x.size(0)),
+    ("merged_dims_with_minus", lambda x: x.view(-1, 2).sum(1).view(x.shape[0], -1)),
+    ("flatten_then_unflatten", lambda x: x.flatten().unflatten(0, (x.shape[0], 4))),
+    ("creation_from_sizes", lambda x: x + mt.zeros(x.shape[0], 4) + mt.arange(x.shape[0]).unsqueeze(1)),
+    ("slice_by_size", lambda x: x[: x.shape[0] // 2].mean(0)),
+])
+def test_dynamic_batch_size_arithmetic(name, fn, tmp_path):
+    traced = mt.jit.trace(fn, mt.randn(6, 4), dynamic_batch=True)
+    mt.jit.save(traced, tmp_path / "m")
+    loaded = mt.jit.load(tmp_path / "m")
+    for n in (2, 9):
+        x = mt.randn(n, 4)
+        np.testing.assert_allclose(loaded(x).numpy(), fn(x).numpy(), rtol=1e-6, err_msg=name)
+
+
+def test_dynamic_batch_random_draws_and_unsplittable_dimension():
+    traced = mt.jit.trace(lambda x: x + mt.randn_like(x) + mt.rand(x.shape[0], 1), mt.randn(6, 4),
+                          dynamic_batch=True)
+    for n in (3, 10):
+        out = traced(mt.zeros(n, 4))
+        assert out.shape == (n, 4) and np.isfinite(out.numpy()).all() and out.std().item() > 0.1
+    for name, fn in (("split", lambda x: x.split(2)[0]), ("chunk", lambda x: x.chunk(2)[1])):
+        with pytest.raises(RuntimeError, match=rf"{name}\(\): dimension 0 has the dynamic size batch"):
+            mt.jit.trace(fn, mt.randn(6, 4), dynamic_batch=True)
+    traced = mt.jit.trace(lambda x: x.chunk(2, dim=1)[1], mt.randn(6, 4), dynamic_batch=True)
+    assert traced(mt.ones(5, 4)).shape == (5, 2)  # a static dimension still splits
+
+
 def test_exported_training_step_keeps_training(tmp_path):
     model, opt, step = _setup()
     x, y = mt.randn(16, 4), mt.randn(16, 2)

@@ -31,6 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+from jax.export import is_symbolic_dim
 
 from . import _dtype
 from ._creation import _finish
@@ -368,6 +369,10 @@ def _chunker(kind: str, dt):
 
 
 def _chunked_draw(gen, kind, shape, dt, params):
+    if any(map(is_symbolic_dim, shape)):  # a dynamic size (inside an export trace): one direct draw
+        gen._key, sub = _SPLIT(_jax_key(gen))
+        key = jax.random.wrap_key_data(sub, impl="threefry2x32")
+        return _SAMPLERS[kind](key, shape, dt, *params)
     n = math.prod(shape)
     m = max(1, -(-n // _CHUNK))
     gen._key, sub = _SPLIT(_jax_key(gen))
@@ -448,13 +453,13 @@ def attach_zero_grad(op_name: str, out: Tensor, *inputs) -> Tensor:
 def _size(size, name: str) -> tuple:
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = size[0]
-    try:
-        shape = tuple(operator.index(s) for s in size)
+    try:  # a dynamic size (x.shape[0] inside mt.jit.trace(dynamic_batch=True)/mt.export) stays symbolic
+        shape = tuple(s if is_symbolic_dim(s) else operator.index(s) for s in size)
     except TypeError:
         raise OpTypeError(f"{name}(): argument 'size' must be tuple of ints, but got "
                           f"{tuple(size)!r}") from None
     for s in shape:
-        if s < 0:
+        if not is_symbolic_dim(s) and s < 0:
             raise ShapeError(f"{name}(): Trying to create tensor with negative dimension {s}: "
                              f"{list(shape)}")
     return shape

@@ -14,6 +14,7 @@ Values and gradients are what torch gives. Because there are no strides, ``view`
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import jax
@@ -305,7 +306,7 @@ def unflatten(input, dim, sizes):
     if not sizes:
         raise ShapeError("unflatten(): sizes must be non-empty")
     n = input.shape[d]
-    if -1 not in sizes and int(np.prod(sizes, dtype=np.int64)) != n:
+    if -1 not in sizes and math.prod(sizes) != n:  # (math.prod: a size may be symbolic, in an export)
         raise ShapeError(f"unflatten(): Provided sizes {list(sizes)} don't multiply up to the size "
                          f"of dim {dim} ({n}) in the input tensor")
     sizes = _infer_shape(sizes, n, "unflatten")
@@ -694,6 +695,15 @@ def _need_1d(input, op, msg):
         raise ShapeError(f"{op}(): {msg}")
 
 
+def _static_pieces(n, op: str, d: int) -> None:
+    """Refuse to cut a dynamic dimension (a symbolic batch inside ``mt.jit.trace(dynamic_batch=True)``
+    or ``mt.export``) into a number of pieces that would depend on its size."""
+    if is_symbolic_dim(n):
+        raise ShapeError(f"{op}(): dimension {d} has the dynamic size {n}, and the number of pieces would "
+                         f"depend on it, which one compiled program cannot have. Cut a static dimension, "
+                         f"or slice with sizes computed from x.shape (x[:k], x.narrow({d}, start, length))")
+
+
 @register("split", grad_name="SplitBackward0",
           samples=lambda: [Sample(A(5, 2), 2), Sample(A(2, 6), [1, 0, 5], -1), Sample(A(0, 2), 0),
                            Sample(A(4), 9), Sample(I(4, 2), 3), Sample(A(), 1),
@@ -719,6 +729,7 @@ def split(input, split_size_or_sections, dim=0):
             raise ShapeError(f"split(): split_with_sizes expects split_sizes to sum exactly to {n} "
                              f"(input tensor's size at dimension {d}), but got split_sizes={list(arg)}")
         return _slices(input, arg, d)
+    _static_pieces(n, "split", d)
     if arg < 0:
         raise ShapeError(f"split(): split expects split_size be non-negative, but got split_size={arg}")
     if arg == 0 and n != 0:
@@ -740,6 +751,7 @@ def chunk(input, chunks, dim=0):
         raise ShapeError(f"chunk(): chunk expects `chunks` to be greater than 0, got: {chunks}")
     d = norm_dim(dim, input.ndim, "chunk")
     n = input.shape[d]
+    _static_pieces(n, "chunk", d)
     if n == 0:
         return (input,) * chunks
     size = -(-n // chunks)
