@@ -11,13 +11,13 @@ import pytest
 import minitorch_jax as mt
 import minitorch_jax.distributed as dist
 from minitorch_jax.nn.parallel import DistributedDataParallel
+from tests.launch_env import launch_env
 
 SCRIPTS = Path(__file__).parent / "_dist_scripts"
 
 
 def _launch(script, *args, n=2, timeout=150):
-    env = dict(os.environ, JAX_PLATFORMS="cpu")
-    env.pop("XLA_FLAGS", None)
+    env = launch_env()
     cmd = [sys.executable, "-m", "minitorch_jax.distributed.run", "--nproc-per-node", str(n),
            str(SCRIPTS / script), *args]
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)

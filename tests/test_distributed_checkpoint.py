@@ -21,6 +21,7 @@ from minitorch_jax.distributed.checkpoint.state_dict import (
     set_optimizer_state_dict,
     set_state_dict,
 )
+from tests.launch_env import launch_env
 
 
 def _mlp(seed=0):
@@ -258,8 +259,7 @@ print("OK", r)
 def test_two_process_save_load(tmp_path):
     script = tmp_path / "dcp2.py"
     script.write_text(textwrap.dedent(_SCRIPT))
-    env = dict(os.environ, JAX_PLATFORMS="cpu")
-    env.pop("XLA_FLAGS", None)
+    env = launch_env()
     r = subprocess.run([sys.executable, "-m", "minitorch_jax.distributed.run", "--nproc-per-node", "2",
                         str(script), str(tmp_path / "ck")],
                        env=env, capture_output=True, text=True, timeout=120)

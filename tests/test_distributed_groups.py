@@ -5,7 +5,6 @@ collectives on {0, 2} while {1, 3} run their own, non-member behaviour, misuse e
 collectives inside an mt.jit function); the in-process ones use a one-process group (world_size 1).
 """
 
-import os
 import subprocess
 import sys
 import warnings
@@ -17,13 +16,13 @@ import pytest
 import minitorch_jax as mt
 import minitorch_jax.distributed as dist
 from minitorch_jax.distributed import _group, _spmd
+from tests.launch_env import launch_env
 
 SCRIPT = Path(__file__).parent / "_dist_scripts" / "groups.py"
 
 
 def test_subgroups_four_processes_eager_and_jit():
-    env = dict(os.environ, JAX_PLATFORMS="cpu")
-    env.pop("XLA_FLAGS", None)
+    env = launch_env()
     cmd = [sys.executable, "-m", "minitorch_jax.distributed.run", "--nproc-per-node", "4", str(SCRIPT)]
     r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=150)
     assert r.returncode == 0, r.stderr[-3000:]

@@ -4,7 +4,6 @@ The multi-process checks run 2 CPU processes under the launcher (tests/_dist_scr
 in-process ones check the SPMD program wrapper on this process's one-device mesh.
 """
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,13 +14,13 @@ import pytest
 
 import minitorch_jax.distributed as dist
 from minitorch_jax.distributed import _group, _spmd
+from tests.launch_env import launch_env
 
 SCRIPT = Path(__file__).parent / "_dist_scripts" / "ddp_jit.py"
 
 
 def _launch(mode, timeout=150):
-    env = dict(os.environ, JAX_PLATFORMS="cpu")
-    env.pop("XLA_FLAGS", None)
+    env = launch_env()
     cmd = [sys.executable, "-m", "minitorch_jax.distributed.run", "--nproc-per-node", "2", str(SCRIPT), mode]
     r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
     assert r.returncode == 0, r.stderr[-3000:]

@@ -6,7 +6,6 @@ DeviceMesh groups, the deprecated coalesced collectives and the *_single aliases
 no group or a one-process group (world size 1) and compare names, messages and tables with torch.
 """
 
-import os
 import subprocess
 import sys
 import warnings
@@ -16,6 +15,7 @@ import pytest
 import minitorch_jax as mt
 import minitorch_jax.distributed as dist
 from minitorch_jax.distributed import _group, _misc
+from tests.launch_env import launch_env
 
 SCRIPT = r'''
 # Run under the launcher with 2 processes: p2p, all_to_all, object collectives, DeviceMesh. Prints OK <rank>.
@@ -144,8 +144,7 @@ dist.destroy_process_group()
 def test_p2p_all_to_all_objects_device_mesh_two_processes(tmp_path):
     script = tmp_path / "more.py"
     script.write_text(SCRIPT)
-    env = dict(os.environ, JAX_PLATFORMS="cpu")
-    env.pop("XLA_FLAGS", None)
+    env = launch_env()
     cmd = [sys.executable, "-m", "minitorch_jax.distributed.run", "--nproc-per-node", "2", str(script)]
     r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=150)
     assert r.returncode == 0, r.stderr[-3000:]

@@ -4,7 +4,6 @@ processes started by the launcher: each rank equals one process's BatchNorm on t
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 
 import minitorch_jax as mt
 from minitorch_jax.nn.modules.sync_batchnorm import SyncBatchNorm
+from tests.launch_env import launch_env
 
 from .nn_oracle import compare_buffers, compare_module
 from .oracle import torch
@@ -107,8 +107,7 @@ def test_errors_like_torch():
 
 
 def test_two_processes_equal_batchnorm_on_the_whole_batch_eager_and_jit():
-    env = dict(os.environ, JAX_PLATFORMS="cpu")
-    env.pop("XLA_FLAGS", None)
+    env = launch_env()
     cmd = [sys.executable, "-m", "minitorch_jax.distributed.run", "--nproc-per-node", "2",
            str(SCRIPTS / "syncbn.py"), "eager,jit"]
     r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=200)
