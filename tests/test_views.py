@@ -479,3 +479,43 @@ def test_view_of_expanded_and_transposed_views_like_torch():
 
     with pytest.raises(RuntimeError, match="view size is not compatible"):
         f(mt.ones(2, 3))
+
+
+LAYOUT_VIEWS = [
+    ("transpose", lambda x: x.transpose(0, 2)), ("select_middle", lambda x: x[:, 1]),
+    ("index", lambda x: x[1]), ("slice", lambda x: x[:, :2]), ("step", lambda x: x[..., ::2]),
+    ("permute", lambda x: x.permute(1, 2, 0)), ("none_middle", lambda x: x[:, None]),
+    ("none_first", lambda x: x[None]), ("unsqueeze", lambda x: x.unsqueeze(-1)),
+    ("narrow", lambda x: x.narrow(2, 1, 2)), ("select", lambda x: x.select(1, 2)),
+    ("diagonal", lambda x: x.diagonal(0, 1, 2)), ("expand", lambda x: x[:, :1, :].expand(2, 5, 4)),
+    ("unfold", lambda x: x.unfold(2, 2, 1)), ("view", lambda x: x.view(6, 4)),
+    ("flatten", lambda x: x.flatten()), ("chunk", lambda x: x.chunk(2, dim=2)[1]),
+    ("unbind", lambda x: x.unbind(1)[2]), ("transpose_then_index", lambda x: x.transpose(0, 1)[0]),
+    ("movedim_slice", lambda x: x.movedim(0, -1)[:, 1:]),
+]
+
+
+@pytest.mark.parametrize("name,f", LAYOUT_VIEWS, ids=[n for n, _ in LAYOUT_VIEWS])
+def test_view_strides_offset_and_contiguity_like_torch(name, f):
+    a = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    rt, rm = torch.tensor(a), mt.tensor(a)
+    vt, vm = f(rt), f(rm)
+    assert (vm.stride(), vm.storage_offset(), vm.is_contiguous()) == \
+        (vt.stride(), vt.storage_offset(), vt.is_contiguous())
+    assert vm.stride(-1) == vt.stride(-1)
+    # as_strided counts into the root, as into torch's storage
+    for args in ((vm.size(), vm.stride()), ((2, 2), (1, 3)), ((2, 2), (1, 3), 5)):
+        targs = (tuple(args[0]),) + tuple(args[1:])
+        np.testing.assert_array_equal(vm.as_strided(*args).numpy(), vt.as_strided(*targs).numpy())
+    assert vm.contiguous().is_contiguous() == vt.contiguous().is_contiguous() is True
+    assert (vm.contiguous() is vm) == (vt.contiguous() is vt)
+
+
+def test_as_strided_of_a_view_sends_gradients_to_the_root_like_torch():
+    grads = []
+    for lib in LIBS:
+        x = lib.tensor(np.arange(24, dtype=np.float32).reshape(2, 3, 4), requires_grad=True)
+        v = (x * 2).transpose(0, 2)
+        (v.as_strided((3, 2), (5, 1)) ** 2).sum().backward()
+        grads.append(x.grad.numpy())
+    np.testing.assert_array_equal(grads[1], grads[0])

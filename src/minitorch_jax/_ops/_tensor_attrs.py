@@ -7,9 +7,9 @@ What a JAX array is, and how that shows here (differences from torch):
 
 - every tensor is dense and row-major contiguous: ``stride()`` gives the contiguous row-major
   strides (in elements; a size-0/1 dim counts as 1, as torch computes them), ``storage_offset()`` is
-  0, ``layout`` is ``mt.strided`` and ``dim_order()`` is ``(0, 1, ..., ndim - 1)``. Views
-  (``x.t()``, ``x[:, 1]``) are new arrays, so they report their own contiguous strides, not torch's
-  view strides;
+  0, ``layout`` is ``mt.strided`` and ``dim_order()`` is ``(0, 1, ..., ndim - 1)``; except that a
+  view of a live root (``x.t()``, ``x[:, 1]``) reports torch's strides and storage offset into its
+  root (its own array is still a dense copy: see ``_ops/views.py``);
 - ``data_ptr()`` is the address of the array's device buffer (``jax.Array.unsafe_buffer_pointer``):
   equal for tensors sharing an array, but an in-place op rebinds the tensor to a new array, so the
   value changes after ``x.add_(1)`` (torch keeps its storage). It raises inside ``mt.jit`` (traced
@@ -118,10 +118,11 @@ _FLAGS = {
 def stride(self, dim=None):
     """The step in elements between neighbours along each dim (a tuple), or along ``dim`` (an int).
 
-    Tensors here are always row-major contiguous, so these are the contiguous strides of the
-    shape (see the module docstring).
+    A view (``x.t()``, ``x[:, 1]``, ``x.expand(...)``) reports torch's strides into its root; any
+    other tensor the contiguous strides of its shape (see the module docstring).
     """
-    st = contiguous_strides(self._data.shape)
+    lay = _view_layout(self)
+    st = contiguous_strides(self._data.shape) if lay is None else lay[0]
     if dim is None:
         return st
     if isinstance(dim, bool) or not hasattr(dim, "__index__"):
@@ -137,8 +138,18 @@ def stride(self, dim=None):
 
 
 def storage_offset(self) -> int:
-    """The offset of the first element in the storage: always 0 (no views into shared storage)."""
-    return 0
+    """The offset of the first element in the storage: for a view, its first element's position in
+    its root (``x[1].storage_offset()`` is ``x.size(1)``); 0 for other tensors."""
+    lay = _view_layout(self)
+    return 0 if lay is None else lay[1]
+
+
+def _view_layout(t):
+    """``(strides, offset)`` of a view of a live root, or None (views.py: ``layout``)."""
+    if t._view is None:
+        return None
+    from .views import layout
+    return layout(t)
 
 
 def _channels_last_ok(shape, st, order) -> bool:

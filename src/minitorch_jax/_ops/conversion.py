@@ -10,8 +10,10 @@ from .._device import device as _device
 from .._errors import OpTypeError, OpValueError
 from .._tensor import Tensor
 from .._torch_misc import _check_memory_format, _is_contiguous_as
+from .._torch_misc.memory_formats import contiguous_format
 from ._helpers import A, I, Sample
 from ._registry import REGISTRY, make_function, register
+from ._tensor_attrs import _view_layout, contiguous_strides
 
 
 @register("_cast", method=False, function=False, grad_name="ToCopyBackward0")
@@ -129,20 +131,31 @@ def type_as(self, other: Tensor) -> Tensor:
 
 def contiguous(self, memory_format=None) -> Tensor:
     """``self`` (JAX arrays have no strides to make contiguous), except a copy of a transposed,
-    permuted or expanded view, as torch makes (writing into it leaves the view's base alone).
+    permuted or expanded view, or of a slice that ``is_contiguous()`` or ``stride()`` showed to be
+    strided, as torch makes (writing into the copy leaves the view's base alone).
     ``memory_format`` is checked as in torch (a :class:`minitorch_jax.memory_format`; channels_last
     needs a 4-D tensor) and not applied."""
     _check_memory_format(memory_format, "contiguous", self.ndim)
     view = self._view
-    if view is not None and not view.contiguous:
+    # a slice's layout is known exactly only once computed (stride(), is_contiguous()): until then it
+    # counts as contiguous, which spares computing its positions in a big root on every call
+    if view is not None and (not view.contiguous or (view.index is not None and not is_contiguous(self))):
         return self.clone()
     return self
 
 
 def is_contiguous(self, memory_format=None) -> bool:
-    """True (JAX arrays are dense), except False for ``channels_last`` on a non-4-D tensor and
+    """Whether torch would call ``self`` contiguous: False for a transposed, permuted, expanded or
+    strided-slice view of a live root (from its strides, size-1 dims skipped, as torch checks), else
+    True (JAX arrays are dense); False for ``channels_last`` on a non-4-D tensor and
     ``channels_last_3d`` on a non-5-D one, as torch answers."""
-    return _is_contiguous_as(memory_format, self.ndim)
+    ok = _is_contiguous_as(memory_format, self.ndim)
+    if ok and self._view is not None and memory_format in (None, contiguous_format):
+        lay = _view_layout(self)
+        if lay is not None and self.numel() > 1:
+            want = contiguous_strides(self.shape)
+            return all(a == b for a, b, n in zip(lay[0], want, self.shape) if n != 1)
+    return ok
 
 
 def cpu(self) -> Tensor:

@@ -28,6 +28,7 @@ from .._errors import DTypeError, OpIndexError, OpTypeError, ShapeError
 from .._tensor import Tensor
 from ._helpers import A, B, I, Sample, norm_dim
 from ._registry import REGISTRY, check_inplace, commit_inplace, register
+from ._tensor_attrs import _view_layout
 from .indexing import _check_range, _dim_and_size, _scatter_reduce_kernel, _tname
 from .reduction import _acc_dtype
 from .shape import chunk as _chunk_kernel
@@ -348,14 +349,19 @@ def as_strided(input, size, stride, storage_offset=None):
     """A tensor of shape ``size`` whose element ``[i, j, ...]`` is ``input``'s element number
     ``storage_offset + i * stride[0] + j * stride[1] + ...`` in row-major order.
 
-    Here every tensor is its own contiguous storage: on a view (``x[:, 1:]``, ``x.t()``), which
-    is a copy, the numbers count into the view's own elements, not its base's as in torch.
-    Differentiable (positions read twice add up their gradients).
+    On a view of a live root (``x[:, 1:]``, ``x.t()``) the numbers count into the root's elements,
+    as into the base's storage in torch, and ``storage_offset`` defaults to the view's
+    ``storage_offset()``, so ``v.as_strided(v.size(), v.stride())`` is ``v``; on any other tensor they
+    count into its own elements. Differentiable (positions read twice add up their gradients).
     """
     for name, v in (("size", size), ("stride", stride)):
         if not isinstance(v, (tuple, list)) or not all(
                 isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in v):
             raise OpTypeError(f"as_strided(): argument '{name}' must be tuple of ints, not {v!r}")
+    if input._view is not None:
+        lay = _view_layout(input)
+        if lay is not None:
+            input, storage_offset = input._view.root, lay[1] if storage_offset is None else storage_offset
     return REGISTRY["as_strided"].call(input, tuple(size), tuple(stride), storage_offset)
 
 

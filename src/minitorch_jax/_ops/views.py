@@ -186,6 +186,32 @@ def _strides_allow(shape, strides, new_shape) -> bool:
     return v == -1
 
 
+def layout(t):
+    """``(strides, storage_offset)`` of view ``t`` as torch reports them for a view of a contiguous
+    root (in elements), or None when ``t`` is not a view of a live root. From the view's positions in
+    its root (computed once per view and kept for its writes); a size-1 dimension, which has no
+    neighbour to measure, gets the stride torch's ``unsqueeze`` gives it."""
+    info = t._view
+    if info is None or info.root is _DEAD:
+        return None
+    with jax.ensure_compile_time_eval():
+        idx = _index_map(info)
+        pos = np.asarray(_positions(info) if idx is False else idx)
+    if pos.size == 0:
+        return None
+    first = (0,) * pos.ndim
+    base = int(pos[first])
+    strides = [0] * pos.ndim
+    for d in range(pos.ndim - 1, -1, -1):
+        if pos.shape[d] > 1:
+            unit = list(first)
+            unit[d] = 1
+            strides[d] = int(pos[tuple(unit)]) - base
+        else:
+            strides[d] = strides[d + 1] * pos.shape[d + 1] if d + 1 < pos.ndim else 1
+    return tuple(strides), base
+
+
 def unlink(t) -> None:
     """Make ``t`` a tensor of its own (an in-place shape op on a view, a root rebound to a new shape)."""
     t.__dict__.pop("_view", None)
