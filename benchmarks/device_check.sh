@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One prepared GPU check (for a session lent an accelerator, which has 15 minutes of device time: this
-# script takes about 10), in order of importance, each part time-boxed and each writing its log under
+# script takes about 11), in order of importance, each part time-boxed and each writing its log under
 # $OUT as it goes:
 #   1. the per-call overhead of mt.jit (benchmarks/jit_overhead.py);
 #   2. the jit-step benchmark (benchmarks/jit_step.py, every column at torch's default "highest" float32
@@ -20,7 +20,7 @@ OUT="${OUT:-/tmp/out}"; mkdir -p "$OUT"
 nvidia-smi -L
 python3 -c "import jax, torch; print('jax', jax.__version__, jax.devices(), 'torch', torch.__version__)"
 (cd benchmarks && timeout 60 python3 jit_overhead.py 2>&1) | grep -v Warn | tee "$OUT/jit_overhead.log"
-timeout "${STEP_TIMEOUT:-240}" python3 benchmarks/jit_step.py --steps 100 --eager-steps 10 --rounds 3 \
+timeout "${STEP_TIMEOUT:-300}" python3 benchmarks/jit_step.py --steps 100 --eager-steps 10 --rounds 3 \
   --workloads cnn,mlp,tiny --json "$OUT/jit_step.json" 2>&1 | grep -v Warn | tee "$OUT/jit_step.log"
 timeout 60 python3 -m minitorch_jax.bench --quiet --steps 10 --compare jax --json "$OUT/bench.json" 2>&1 \
   | tee "$OUT/bench.log" | tail -9
