@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# One prepared GPU check (for a session lent an accelerator, which has 15 minutes of device time: this
-# script takes at most 9.5 minutes, inside one 600 s call), in order of importance, each part time-boxed and each writing its log under
+# One prepared GPU check for a session lent an accelerator (15 minutes of device time): at most 9.5
+# minutes, inside one 600 s call. In order of importance, each part time-boxed and writing its log under
 # $OUT as it goes:
 #   1. the per-call overhead of mt.jit (benchmarks/jit_overhead.py);
 #   2. the jit-step benchmark (benchmarks/jit_step.py, every column at torch's default "highest" float32
