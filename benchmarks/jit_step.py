@@ -336,11 +336,10 @@ def report_header():
 
 def report(rows):
     """Print one table line per workload: time per step and its ratio to hand-written JAX's."""
-    cols = _COLUMNS
     for r in rows:
         base = r["jax_jit"]
         cells = []
-        for key, _ in cols:
+        for key, _ in _COLUMNS:
             v = r.get(key)
             cells.append(f"{v * 1e3:9.3f} ms ({v / base:5.2f}x)" if v else f"{'-':>22s}")
         comp = f"{r['mt_jit_compile']:.2f}s / {r['jax_jit_compile']:.2f}s"

@@ -369,13 +369,11 @@ def _chunker(kind: str, dt):
 
 
 def _chunked_draw(gen, kind, shape, dt, params):
+    gen._key, sub = _SPLIT(_jax_key(gen))
     if any(map(is_symbolic_dim, shape)):  # a dynamic size (inside an export trace): one direct draw
-        gen._key, sub = _SPLIT(_jax_key(gen))
-        key = jax.random.wrap_key_data(sub, impl="threefry2x32")
-        return _SAMPLERS[kind](key, shape, dt, *params)
+        return _SAMPLERS[kind](jax.random.wrap_key_data(sub, impl="threefry2x32"), shape, dt, *params)
     n = math.prod(shape)
     m = max(1, -(-n // _CHUNK))
-    gen._key, sub = _SPLIT(_jax_key(gen))
     raw_fn, jitted = _chunker(kind, dt)
     traced = isinstance(sub, jax.core.Tracer) or any(isinstance(p, jax.core.Tracer) for p in params)
     if traced:

@@ -358,10 +358,9 @@ def as_strided(input, size, stride, storage_offset=None):
         if not isinstance(v, (tuple, list)) or not all(
                 isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in v):
             raise OpTypeError(f"as_strided(): argument '{name}' must be tuple of ints, not {v!r}")
-    if input._view is not None:
-        lay = _view_layout(input)
-        if lay is not None:
-            input, storage_offset = input._view.root, lay[1] if storage_offset is None else storage_offset
+    lay = _view_layout(input)
+    if lay is not None:
+        input, storage_offset = input._view.root, lay[1] if storage_offset is None else storage_offset
     return REGISTRY["as_strided"].call(input, tuple(size), tuple(stride), storage_offset)
 
 

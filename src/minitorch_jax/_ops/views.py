@@ -117,7 +117,7 @@ def tag(op, key, parent, rest, kwargs, outs, multi) -> None:
         if name in _RESHAPES and not pinfo.contiguous:
             if name not in _VIEW_ONLY:
                 return  # torch copies here: a reshape of a transposed/expanded view is not a view
-            _check_viewable(pinfo, outs[0].shape)
+            _check_viewable(pinfo, parent.shape, outs[0].shape)
         root, steps, contiguous = pinfo.root, pinfo.steps, pinfo.contiguous
         if root is _DEAD:  # the parent outlived its root: it is the root now
             unlink(parent)
@@ -136,27 +136,25 @@ _VIEW_ERROR = ("view size is not compatible with input tensor's size and stride 
                "spans across two contiguous subspaces). Use .reshape(...) instead.")
 
 
-def _check_viewable(info, new_shape) -> None:
-    """torch's rule for ``view`` of a non-contiguous view: raise its RuntimeError unless ``new_shape``
-    can be expressed with strides over the same memory (only dimensions that are contiguous with each
-    other may be merged or split)."""
-    with jax.ensure_compile_time_eval():
-        idx = _index_map(info)  # (kept for later writes) False when elements overlap: compute them anyway
-        pos = np.asarray(_positions(info) if idx is False else idx)
-    shape, strides = [], []
-    for d, n in enumerate(pos.shape):
-        if n != 1:  # (a size-1 dimension never stops a view)
-            unit = [0] * pos.ndim
-            unit[d] = 1
-            shape.append(n)
-            strides.append(int(pos[tuple(unit)]) - int(pos[(0,) * pos.ndim]))
-    if pos.size and not _strides_allow(shape, strides, new_shape):
+def _check_viewable(info, shape, new_shape) -> None:
+    """torch's rule for ``view`` of a non-contiguous view (``info``, of ``shape``): raise its
+    RuntimeError unless ``new_shape`` can be expressed with strides over the same memory (only
+    dimensions that are contiguous with each other may be merged or split)."""
+    lay = _layout_of(info)
+    if lay is None:  # no elements
+        return
+    # (a size-1 dimension never stops a view)
+    kept = [(n, st) for n, st in zip(shape, lay[0]) if n != 1]
+    if not _strides_allow([n for n, _ in kept], [st for _, st in kept], new_shape):
         raise RuntimeError(_VIEW_ERROR)
 
 
 def _positions(info):
-    """The flat position in the root of each element of the view, overlapping views included."""
-    idx = np.arange(int(np.prod(info.arr.shape, dtype=np.int64)), dtype=np.int64).reshape(info.arr.shape)
+    """The flat position in the root of each element of the view (an int array), overlapping views
+    included: the view ops run on an ``arange`` in the root's shape."""
+    shape = info.arr.shape
+    n = int(np.prod(shape, dtype=np.int64))
+    idx = jnp.arange(n, dtype=jnp.int32 if n < 2 ** 31 else jnp.int64).reshape(shape)
     for op, key, _rest, _kwargs, i in info.steps:
         idx = op.forward(key)(idx)
         if i is not None:
@@ -194,8 +192,13 @@ def layout(t):
     info = t._view
     if info is None or info.root is _DEAD:
         return None
+    return _layout_of(info)
+
+
+def _layout_of(info):
+    """``(strides, offset)`` of the view ``info`` describes, or None when it has no elements."""
     with jax.ensure_compile_time_eval():
-        idx = _index_map(info)
+        idx = _index_map(info)  # (kept for later writes) False when elements overlap: compute them anyway
         pos = np.asarray(_positions(info) if idx is False else idx)
     if pos.size == 0:
         return None
@@ -291,18 +294,10 @@ def _index_map(info):
     idx = info.index
     if idx is not None:
         return idx
-    shape = info.arr.shape
-    n = int(np.prod(shape, dtype=np.int64))
-    idx = jnp.arange(n, dtype=jnp.int32 if n < 2 ** 31 else jnp.int64).reshape(shape)
-    overlap = False
-    for op, key, _rest, _kwargs, i in info.steps:
-        idx = op.forward(key)(idx)
-        if i is not None:
-            idx = idx[i]
-        overlap = overlap or op.name in _MAY_OVERLAP
+    idx = _positions(info)
     if isinstance(idx, jax.core.Tracer):  # built inside a trace: not kept beyond it
         return idx
-    if overlap:
+    if any(step[0].name in _MAY_OVERLAP for step in info.steps):
         flat = np.asarray(idx).ravel()
         if np.unique(flat).size != flat.size:
             idx = False
