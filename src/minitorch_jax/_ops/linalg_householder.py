@@ -118,7 +118,8 @@ def orgqr(input, tau):
     nin=3,
     saves=(0, 1, 2),
     samples=lambda: [
-        Sample(A(4, 3), A(3), A(4, 2)),
+        # tau's gradient spans 0.5 to 300 here: float32 rounding reaches 2e-5 on the small entries
+        Sample(A(4, 3), A(3), A(4, 2), rtol=1e-4, atol=1e-4),
         Sample(A(2, 4, 3), A(2, 2), A(2, 3, 4), False, True),
         Sample(A(4, 3, dtype="float64"), A(3, dtype="float64"), A(4, 2, dtype="float64"), transpose=True),
         Sample(A(4, 3), A(3), A(3, 2)),
