@@ -142,16 +142,60 @@ def test_cross_entropy_all_ignored_is_nan_with_zero_grad():
     assert not np.any(np.asarray(x.grad._data))
 
 
-def test_cross_entropy_out_of_range_index_gives_nan():
-    """torch raises IndexError (a data-dependent check); here the loss is NaN, also under jit."""
-    x = mt.tensor(_a(3, 4))
-    assert np.isnan(F.cross_entropy(x, mt.tensor([0, 1, 7])).item())
-    assert np.isnan(F.nll_loss(x, mt.tensor([0, -3, 1])).item())
+_VALUE_ERRORS = [  # (loss, input, target, extra): data-dependent errors torch's CPU kernels raise
+    ("cross_entropy", _a(3, 4), np.array([0, 1, 7]), {}),
+    ("cross_entropy", _a(3, 4), np.array([0, -3, 1]), {"label_smoothing": 0.1}),
+    ("cross_entropy", _a(2, 4, 3), np.array([[0, 1, 2], [3, 9, 0]]), {"reduction": "none"}),
+    ("cross_entropy", _a(4), np.array(4), {}),
+    ("nll_loss", _a(3, 4), np.array([0, -3, 1]), {}),
+    ("nll_loss", _a(3, 4), np.array([0, 5, 1]), {"ignore_index": 1}),
+    ("multi_margin_loss", _a(3, 4), np.array([0, 4, 1]), {}),
+    ("multi_margin_loss", _a(3, 4), np.array([0, -1, 1]), {}),
+    ("multilabel_margin_loss", _a(2, 4), np.array([[0, -2, 1, 0]] * 2), {}),
+    ("multilabel_margin_loss", _a(2, 4), np.array([[0, -1, 7, 0]] * 2), {}),
+    ("binary_cross_entropy", np.array([1.5, 0.2], "float32"), np.array([1.0, 0.0], "float32"), {}),
+    ("binary_cross_entropy", np.array([np.nan, 0.2], "float32"), np.array([1.0, 0.0], "float32"), {}),
+    ("binary_cross_entropy", np.array([-1e-3], "float32"), np.array([1.0], "float32"), {}),
+]
+
+
+@pytest.mark.parametrize("name,x,t,kw", _VALUE_ERRORS, ids=[f"{c[0]}-{i}" for i, c in
+                                                              enumerate(_VALUE_ERRORS)])
+def test_data_dependent_errors_match_torch(name, x, t, kw):
+    """Out-of-range class indices and probabilities raise as in torch (same type, torch's message
+    inside ours, which also names the op and the valid range); the valid neighbours still work."""
+    with pytest.raises(Exception) as te:
+        getattr(TF, name)(torch.from_numpy(x), torch.from_numpy(t), **kw)
+    with pytest.raises(type(te.value)) as me:
+        getattr(F, name)(mt.tensor(x), mt.tensor(t), **kw)
+    assert str(te.value).rstrip(".") in str(me.value) and str(me.value).startswith(name + "()"), \
+        (str(me.value), str(te.value))
+
+
+def test_gaussian_nll_negative_var_raises_like_torch():
+    x, t, v = _a(3), _a(3), np.array([1.0, -1.0, 1.0], "float32")
+    with pytest.raises(ValueError, match="var has negative entry/entries"):
+        TF.gaussian_nll_loss(*map(torch.from_numpy, (x, t, v)))
+    with pytest.raises(ValueError, match=r"gaussian_nll_loss\(\): var has negative entry/entries"):
+        F.gaussian_nll_loss(*map(mt.tensor, (x, t, v)))
+    assert np.isfinite(F.gaussian_nll_loss(*map(mt.tensor, (x, t, np.abs(v)))).item())
+
+
+def test_cross_entropy_valid_edges_and_jit():
+    """ignore_index and the last class pass the check; under mt.jit (no values) an out-of-range
+    index gives NaN, as documented, and valid targets match torch."""
+    x = _a(3, 4)
+    for tgt in ([0, 3, -100], [3, 3, 3]):
+        np.testing.assert_allclose(F.cross_entropy(mt.tensor(x), mt.tensor(tgt)).item(),
+                                   TF.cross_entropy(torch.from_numpy(x), torch.tensor(tgt)).item(),
+                                   rtol=1e-6)
+    empty = F.cross_entropy(mt.tensor(x[:0]), mt.tensor(np.zeros(0, np.int64)), reduction="sum")
+    assert empty.item() == TF.cross_entropy(torch.from_numpy(x[:0]), torch.zeros(0, dtype=torch.int64),
+                                            reduction="sum").item()
     f = mt.jit(lambda a, b: F.cross_entropy(a, b))
-    assert np.isnan(f(x, mt.tensor([0, 1, 4])).item())
-    np.testing.assert_allclose(f(x, mt.tensor([0, 1, 2])).item(),
-                               TF.cross_entropy(to_torch(np.asarray(x._data)), torch.tensor([0, 1,
-                                                                                             2])).item(),
+    assert np.isnan(f(mt.tensor(x), mt.tensor([0, 1, 4])).item())
+    np.testing.assert_allclose(f(mt.tensor(x), mt.tensor([0, 1, 2])).item(),
+                               TF.cross_entropy(torch.from_numpy(x), torch.tensor([0, 1, 2])).item(),
                                rtol=1e-6)
 
 

@@ -6,9 +6,10 @@ dtypes and the reduction string while JAX traces it (free per call) and computes
 and its reduction in one XLA program.
 
 Data-dependent checks torch makes (class index out of range, BCE input outside [0, 1],
-negative ``var`` in ``gaussian_nll_loss``) are not made: they would need the values on the host
-each call and cannot run under ``jax.jit``. Instead an out-of-range class index gives a NaN loss,
-and BCE/GaussianNLL compute with the clamped values.
+negative ``var`` in ``gaussian_nll_loss``) run for tensors on the CPU, after the kernel
+(``_value_checks``). On an accelerator and under ``mt.jit`` they would need a device sync or have no
+values: there an out-of-range class index gives a NaN loss, and BCE/GaussianNLL compute with the
+clamped values.
 
 ``reduction`` may also be torch's enum int (0 none, 1 mean, 2 sum), as the ``torch.<name>``
 forms of the losses take it.
@@ -30,6 +31,7 @@ from .._grad_mode import STATE
 from .._tensor import Tensor
 from ._helpers import A, I, P, Sample, broadcast_shape
 from ._registry import REGISTRY, register
+from ._value_checks import check_class_indices, check_nonnegative, check_probabilities
 
 _ENUM = {0: "none", 1: "mean", 2: "sum"}
 _TNAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
@@ -291,11 +293,13 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
 
     Shapes: ``input`` (C), (N, C) or (N, C, d1, ...); ``target`` (), (N) or (N, d1, ...) int64.
     ``weight`` (C) rescales each class; 'mean' divides by the summed weights of the non-ignored
-    targets (NaN when every target is ``ignore_index``). An out-of-range class index gives NaN
-    (torch raises IndexError; that check would need the values on the host).
+    targets (NaN when every target is ``ignore_index``). An out-of-range class index raises
+    IndexError on the CPU, as torch; on an accelerator or under ``mt.jit`` it gives NaN.
     """
     _no_grad_weight("nll_loss_forward", weight=weight)
-    return _f("nll_loss")(input, target, weight, ignore_index, _reduction(size_average, reduce, reduction))
+    out = _f("nll_loss")(input, target, weight, ignore_index, _reduction(size_average, reduce, reduction))
+    check_class_indices("nll_loss", target, input.shape[0 if input.ndim == 1 else 1], ignore_index)
+    return out
 
 
 def _logp(n, c, *rest, dtype="float32"):
@@ -394,11 +398,16 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
             of the non-ignored targets (NaN when all are ignored).
         ignore_index: a class index that contributes nothing (indices targets only).
         label_smoothing: in [0, 1]; mixes the target with the uniform distribution.
-    An out-of-range class index gives NaN (torch raises IndexError, a check that needs the values).
+    An out-of-range class index raises IndexError on the CPU, as torch; on an accelerator or under
+    ``mt.jit`` it gives NaN.
     """
     _no_grad_weight("nll_loss_forward", weight=weight)
-    return _f("cross_entropy")(input, target, weight, ignore_index,
-                               _reduction(size_average, reduce, reduction), label_smoothing)
+    out = _f("cross_entropy")(input, target, weight, ignore_index,
+                              _reduction(size_average, reduce, reduction), label_smoothing)
+    if target.shape != input.shape:  # class indices, not probabilities
+        check_class_indices("cross_entropy", target, input.shape[0 if input.ndim == 1 else 1],
+                            ignore_index)
+    return out
 
 
 def _ce_samples():
@@ -475,10 +484,14 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     """Binary cross-entropy between probabilities ``input`` and ``target`` (same shape and dtype).
 
     ``-w * (t * log(x) + (1 - t) * log(1 - x))`` with each log clamped to >= -100 (F.binary_cross_entropy).
-    ``input`` outside [0, 1] is not checked (torch raises; the check needs the values).
+    ``input`` outside [0, 1] (or NaN) raises on the CPU, as torch; on an accelerator or under ``mt.jit``
+    it is not checked.
     """
     _no_grad_weight("binary_cross_entropy", weight=weight)
-    return _f("binary_cross_entropy")(input, target, weight, _reduction(size_average, reduce, reduction))
+    out = _f("binary_cross_entropy")(input, target, weight, _reduction(size_average, reduce, reduction))
+    check_probabilities("binary_cross_entropy", input, ShapeError,
+                        "all elements of input should be between 0 and 1")
+    return out
 
 
 def _prob(*shape, dtype="float32"):
@@ -849,15 +862,18 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     (F.gaussian_nll_loss).
 
     ``var``: input's shape, one dim short, or with one dim of size 1 (homoscedastic), or a float.
-    Entries below ``eps`` are clamped (gradient unchanged, as torch). Negative entries are not
-    reported (torch raises ValueError; the check needs the values).
+    Entries below ``eps`` are clamped (gradient unchanged, as torch). Negative entries raise
+    ValueError on the CPU, as torch; on an accelerator or under ``mt.jit`` they are clamped too.
     """
     if isinstance(var, float):
         if var < 0:
             raise OpValueError("var has negative entry/entries")
         var = jnp.full(tuple(input.shape), var, input._data.dtype)
     red = _reduction(None, None, reduction, msg="{} is not valid")
-    return _f("gaussian_nll_loss")(input, target, var, bool(full), eps, red)
+    out = _f("gaussian_nll_loss")(input, target, var, bool(full), eps, red)
+    if isinstance(var, Tensor):
+        check_nonnegative("gaussian_nll_loss", var, OpValueError, "var has negative entry/entries")
+    return out
 
 
 _nn("gaussian_nll_loss", nin=3, impl=gaussian_nll_loss, samples=lambda: [

@@ -22,6 +22,7 @@ from .._errors import DTypeError, OpTypeError, OpValueError, ShapeError
 from .._tensor import Tensor
 from ._helpers import A, I, Sample, broadcast_shape, norm_dim
 from ._registry import REGISTRY, register
+from ._value_checks import check_class_indices
 from .nn_loss import _float_in, _nn, _no_grad_weight, _reduce, _reduction, _tn
 
 __all__: list[str] = []
@@ -94,7 +95,10 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     if weight is not None and weight.ndim != 1:
         raise OpValueError("weight must be one-dimensional")
     _no_grad_weight("multi_margin_loss", weight=weight)
-    return _f("multi_margin_loss")(input, target, weight, int(p), margin, red)
+    out = _f("multi_margin_loss")(input, target, weight, int(p), margin, red)
+    check_class_indices("multi_margin_loss", target, input.shape[-1] if input.ndim else 1,
+                        exc=ShapeError, message="target out of range.")
+    return out
 
 
 def _mm_samples():
@@ -155,7 +159,10 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
         target: int64 of ``input``'s shape, padded with -1.
         reduction: 'none' (shape (N)) | 'mean' | 'sum'.
     """
-    return _f("multilabel_margin_loss")(input, target, _reduction(size_average, reduce, reduction))
+    out = _f("multilabel_margin_loss")(input, target, _reduction(size_average, reduce, reduction))
+    check_class_indices("multilabel_margin_loss", target, input.shape[-1] if input.ndim else 1,
+                        exc=ShapeError, low=-1, message="argument #2 'target' is out of range.")
+    return out
 
 
 def _ml_target(n, c, dtype="int64"):
