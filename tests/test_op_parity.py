@@ -13,7 +13,7 @@ import minitorch_jax as mt
 from minitorch_jax._ops import REGISTRY
 from minitorch_jax._ops._helpers import reseed
 
-from .oracle import assert_same, check_grads, to_mt, to_torch, torch
+from .oracle import assert_same, check_grads, leaves, to_mt, to_torch, torch
 
 PUBLIC = {n: op for n, op in REGISTRY.items() if not n.startswith("_")}
 
@@ -82,8 +82,43 @@ def test_forward_and_grad(op, sample):
     if op.method and op.function and sample.method and _tensor_first(sample):
         # the Tensor method gives exactly the function's result (same kernel: nothing recompiles)
         _assert_identical(getattr(m_args[0], op.name)(*m_args[1:], **sample.kwargs), m_out)
+    _check_meta(op, sample, m_out)
     if grad:
         check_grads(m_out, t_out, m_args, t_args, sample.rtol, sample.atol)
+
+
+# ops whose result's shape (or a check they must make) depends on their inputs' values: on meta
+# tensors they raise a clear error instead (as torch's meta kernels do)
+NEEDS_VALUES = {"allclose", "equal", "is_nonzero", "argwhere", "nonzero", "unique", "unique_consecutive",
+                "masked_select", "index_put", "repeat_interleave", "bincount", "histogram", "histogramdd",
+                "embedding_bag", "ctc_loss", "segment_reduce", "gradient", "one_hot"}
+
+
+def _meta_args(v):
+    if isinstance(v, np.ndarray):
+        return mt.tensor(v, device="meta")
+    if isinstance(v, (list, tuple)):
+        return type(v)(_meta_args(x) for x in v)
+    if isinstance(v, dict):
+        return {k: _meta_args(x) for k, x in v.items()}
+    return v
+
+
+def _check_meta(op, sample, m_out):
+    """On meta tensors the op gives meta results of the shapes and dtypes it gives on real ones, without
+    computing anything (``jax.eval_shape`` of its kernel), or a clear error where it needs values."""
+    try:
+        meta_out = _mt_call(op, _meta_args(sample.args), _meta_args(sample.kwargs))
+    except Exception as e:
+        assert op.name in NEEDS_VALUES, f"{op.name} on meta tensors raised {type(e).__name__}: {e}"
+        assert isinstance(e, RuntimeError) and ("meta" in str(e) or "depends on" in str(e)), e
+        return
+    real, meta = leaves(m_out, "mt"), leaves(meta_out, "mt")
+    assert len(real) == len(meta)
+    has_input = any(isinstance(a, np.ndarray) for a in sample.args)
+    for r, m in zip(real, meta):
+        assert (tuple(m.shape), m.dtype) == (tuple(r.shape), r.dtype), (m, r)
+        assert m.is_meta or not has_input, f"{op.name} on meta tensors returned a real tensor"
 
 
 def _tensor_first(sample):

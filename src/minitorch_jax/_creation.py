@@ -14,7 +14,9 @@ import numpy as np
 from jax.export import is_symbolic_dim
 
 from . import _dtype
+from ._device import is_meta, meta_default
 from ._errors import OpTypeError, OpValueError
+from ._meta import is_meta_array, meta_array
 from ._tensor import Size, Tensor, _wrap
 
 __all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "zeros", "ones", "full", "empty",
@@ -106,6 +108,8 @@ def _to_nested_numpy(x):
 def _finish(t: Tensor, device, requires_grad: builtins.bool) -> Tensor:
     if device is not None:
         t._data = _device_put(t._data, device)
+    elif meta_default():  # inside ``with mt.device('meta'):``
+        t._data = meta_array(t._data.shape, t._data.dtype)
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -162,6 +166,8 @@ def _fill(name, value_fn):
                pin_memory=False):
         shape = _shape(size, name)
         dt = _dtype.to_np(dtype) if dtype is not None else _dtype.get_default_dtype().np
+        if is_meta(device):  # a shape and a dtype: nothing is allocated
+            return _finish(_wrap(meta_array(shape, dt)), None, requires_grad)
         return _finish(_wrap(value_fn(shape, dt)), device, requires_grad)
     create.__name__ = name
     return create
@@ -203,6 +209,8 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=
         dt = _dtype.to_np(dtype)
         if isinstance(fill_value, Tensor):
             fill_value = fill_value.item()
+    if is_meta(device):
+        return _finish(_wrap(meta_array(shape, dt)), None, requires_grad)
     return _finish(_wrap(jnp.full(shape, fill_value, dt)), device, requires_grad)
 
 
@@ -219,6 +227,8 @@ def _like(name, value_fn):
             raise OpTypeError(f"{name}(): argument 'input' must be Tensor, not "
                               f"{type(input).__name__}")
         dt = _dtype.to_np(dtype) if dtype is not None else input._data.dtype
+        if is_meta(device) or (device is None and is_meta_array(input._data)):  # as torch: like input's
+            return _finish(_wrap(meta_array(input._data.shape, dt)), None, requires_grad)
         return _finish(_wrap(value_fn(input._data.shape, dt)), device, requires_grad)
     create.__name__ = name
     create.__doc__ = f"Like ``{name[:-5]}`` with the shape (and by default dtype) of ``input``."
@@ -234,6 +244,8 @@ def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False
               memory_format=None) -> Tensor:
     """A tensor shaped like ``input`` filled with ``fill_value`` (dtype of ``input`` by default)."""
     dt = _dtype.to_np(dtype) if dtype is not None else input._data.dtype
+    if is_meta(device) or (device is None and is_meta_array(input._data)):
+        return _finish(_wrap(meta_array(input._data.shape, dt)), None, requires_grad)
     return _finish(_wrap(jnp.full(input._data.shape, fill_value, dt)), device, requires_grad)
 
 

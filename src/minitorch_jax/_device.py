@@ -39,7 +39,8 @@ class device:
     """A device name like torch's: ``mt.device('cpu')``, ``mt.device('cuda', 1)``, ``mt.device('cuda:1')``.
 
     Args:
-        type: 'cpu', 'cuda' or 'tpu', optionally with ':index'.
+        type: 'cpu', 'cuda', 'tpu' or 'meta' (shapes and dtypes only: see ``_meta.py``), optionally
+            with ':index'.
         index: device ordinal within that type among this process's devices (None means the
             current/first one).
 
@@ -63,9 +64,9 @@ class device:
             if not idx.isdigit():
                 raise RuntimeError(f"Invalid device string: '{type}:{idx}'")
             index = int(idx)
-        if type not in _TORCH_TO_JAX:
+        if type not in _TORCH_TO_JAX and type != "meta":
             raise RuntimeError(
-                f"Expected one of cpu, cuda, tpu device type at start of device string: {type}")
+                f"Expected one of cpu, cuda, tpu, meta device type at start of device string: {type}")
         if index is not None and index < 0:
             raise RuntimeError(f"Device index must not be negative, got {index}")
         self.type = type
@@ -102,6 +103,8 @@ class device:
         r = _jax_cache.get(self)
         if r is not None:
             return r
+        if self.type == "meta":
+            raise RuntimeError("the meta device holds no data: it has no JAX device")
         devs = _local(_TORCH_TO_JAX[self.type])
         idx = self.index or 0
         if idx >= len(devs):
@@ -139,7 +142,20 @@ def from_jax(d) -> device:
 def default_jax_device():
     """The JAX device new arrays are placed on (this process's first device unless set)."""
     d = _DEFAULT[0]
-    return d.jax_device() if d is not None else jax.local_devices()[0]
+    return d.jax_device() if d is not None and d.type != "meta" else jax.local_devices()[0]
+
+
+def meta_default() -> bool:
+    """Whether factory functions make meta tensors by default (``with mt.device('meta'):``)."""
+    d = _DEFAULT[0]
+    return d is not None and d.type == "meta"
+
+
+def is_meta(dev) -> bool:
+    """Whether ``dev`` (a device, string or None for the default) is the meta device."""
+    if dev is None:
+        return meta_default()
+    return (dev.type if isinstance(dev, device) else device(dev).type) == "meta"
 
 
 def set_default_device(dev) -> None:
@@ -153,6 +169,9 @@ def set_default_device(dev) -> None:
         jax.config.update("jax_default_device", None)
         return
     dev = device(dev)
+    if dev.type == "meta":  # factories make meta tensors; JAX's own default stays where it is
+        _DEFAULT[0] = dev
+        return
     if dev.type == "cuda" and dev.index is None:
         dev = device("cuda", 0)
     jd = dev.jax_device()
@@ -172,7 +191,11 @@ def put(arr, dev):
     An array created on the default device stays uncommitted when asked for that same device, so
     ``mt.zeros(3, device='cpu')`` behaves like ``mt.zeros(3)`` (and mixes freely with sharded arrays).
     """
-    jd = device(dev).jax_device() if not isinstance(dev, device) else dev.jax_device()
+    dev = dev if isinstance(dev, device) else device(dev)
+    if dev.type == "meta":
+        from ._meta import meta_array
+        return meta_array(arr.shape, arr.dtype)
+    jd = dev.jax_device()
     if isinstance(arr, jax.core.Tracer):  # inside a compiled function: the program places it
         return arr if jd == default_jax_device() else jax.device_put(arr, jd)
     if jd == default_jax_device() and not getattr(arr, "committed", True):

@@ -36,8 +36,10 @@ from jax.export import is_symbolic_dim
 from . import _dtype
 from ._creation import _finish
 from ._device import device as _device_cls
+from ._device import is_meta
 from ._errors import DTypeError, OpTypeError, ShapeError
 from ._grad_mode import STATE
+from ._meta import is_meta_array, meta_array
 from ._tensor import Tensor, _wrap, _wrote_view
 
 __all__ = sorted([
@@ -107,6 +109,12 @@ class Generator:
         self._seed = _DEFAULT_SEED
         self._key = _seed_key(_DEFAULT_SEED)
         _LIVE.add(self)
+
+    def _set_key(self, key) -> None:
+        if not is_meta_array(key):  # an op on meta tensors draws nothing: the state stays as it was
+            self._k = key
+
+    _key = property(operator.attrgetter("_k"), _set_key, doc="The JAX key array (the state).")
 
     def manual_seed(self, seed) -> Generator:
         """Reset the state from ``seed`` (an int in [-2**63, 2**64); negatives wrap). Returns self."""
@@ -427,7 +435,10 @@ def _not_host(arr) -> builtins.bool:
 
 
 def check_flag(flag, exc: Exception) -> None:
-    """Raise ``exc`` if a data-dependent check failed (skipped while jax traces: no value yet)."""
+    """Raise ``exc`` if a data-dependent check failed (skipped while jax traces, and for meta tensors:
+    no value yet)."""
+    if is_meta_array(flag):
+        return
     try:
         bad = builtins.bool(flag)
     except jax.errors.ConcretizationTypeError:
@@ -530,6 +541,8 @@ def _shaped(kind, kernel, args, size, generator, out, dtype, device, requires_gr
         args = (size,)
     shape = _size(args, kind)
     dt = _float_dtype(dtype, kind, kernel)
+    if out is None and is_meta(device):  # a shape and a dtype: no draw (the generator does not advance)
+        return _done(meta_array(shape, dt), None, requires_grad, None)
     arr = draw(resolve(generator, kind), kind, (shape, dt))
     return _done(arr, device, requires_grad, out)
 

@@ -214,6 +214,11 @@ def tensor_repr(t) -> str:
     shape = tuple(t.shape)
     suffixes = []
     dev = t.device
+    if dev.type == "meta":  # no values: torch prints the shape, and the dtype unless the default
+        suffixes += ["device='meta'", f"size={shape}"]
+        if dt is not _dtype.get_default_dtype():
+            suffixes.append(f"dtype={dt}")
+        return _add_suffixes(_PREFIX + "...", suffixes + _grad_suffix(t), indent) + ")"
     if dev.type != "cpu":
         suffixes.append(f"device='{dev.type}:{dev.index or 0}'")
     a = _host(t)
@@ -232,8 +237,10 @@ def tensor_repr(t) -> str:
         if dt not in _default_dtypes():
             suffixes.append(f"dtype={dt}")
         body = _body(a, dt, indent)
+    return _add_suffixes(_PREFIX + body, suffixes + _grad_suffix(t), indent) + ")"
+
+
+def _grad_suffix(t) -> list:
     if t.grad_fn is not None:
-        suffixes.append(f"grad_fn=<{type(t.grad_fn).__name__}>")
-    elif t.requires_grad:
-        suffixes.append("requires_grad=True")
-    return _add_suffixes(_PREFIX + body, suffixes, indent) + ")"
+        return [f"grad_fn=<{type(t.grad_fn).__name__}>"]
+    return ["requires_grad=True"] if t.requires_grad else []

@@ -16,10 +16,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _dtype
+from ._device import device as _device
 from ._device import from_jax
 from ._errors import TracedValueError
+from ._meta import is_meta_array, no_data
 
 _Tracer = jax.core.Tracer
+_META = _device("meta")
 
 __all__ = ["Tensor", "Size"]
 
@@ -97,8 +100,15 @@ class Tensor:
         try:
             devs = self._data.devices()
         except Exception:  # a tracer inside jax.jit: report the default device
+            if is_meta_array(self._data):
+                return _META
             return from_jax(jax.devices()[0])
         return from_jax(next(iter(devs)))
+
+    @property
+    def is_meta(self) -> bool:
+        """True for a tensor on the meta device (a shape and a dtype, no data)."""
+        return is_meta_array(self._data)
 
     @property
     def is_cuda(self) -> bool:
@@ -169,6 +179,9 @@ class Tensor:
             _sync_view(self)
         if isinstance(self._data, _Tracer):
             raise TracedValueError("numpy")
+        if is_meta_array(self._data):
+            raise TypeError("can't convert meta device type tensor to numpy. Use Tensor.cpu() to copy the "
+                            "tensor to host memory first.")
         return np.asarray(self._data)
 
     def __array__(self, dtype=None, copy=None):
@@ -176,6 +189,8 @@ class Tensor:
             _sync_view(self)
         if isinstance(self._data, _Tracer):
             raise TracedValueError("numpy")
+        if is_meta_array(self._data):
+            raise no_data()
         a = np.asarray(self._data)
         return a if dtype is None else a.astype(dtype)
 
@@ -188,6 +203,8 @@ class Tensor:
             _sync_view(self)
         if isinstance(self._data, _Tracer):
             raise TracedValueError("item")
+        if is_meta_array(self._data):
+            raise RuntimeError("Tensor.item() cannot be called on meta tensors")
         return np.asarray(self._data).reshape(()).item()
 
     def tolist(self):
@@ -196,6 +213,8 @@ class Tensor:
             _sync_view(self)
         if isinstance(self._data, _Tracer):
             raise TracedValueError("tolist")
+        if is_meta_array(self._data):
+            raise no_data()
         return np.asarray(self._data).tolist()
 
     def __len__(self) -> int:
@@ -253,6 +272,8 @@ class Tensor:
     def __reduce_ex__(self, protocol):
         if self._view is not None:
             _sync_view(self)
+        if is_meta_array(self._data):
+            raise no_data(" (a meta tensor cannot be pickled or saved here)")
         return (_rebuild, (np.asarray(self._data), self.requires_grad))
 
     def __deepcopy__(self, memo):
@@ -373,6 +394,9 @@ class Tensor:
             inputs: accumulate only into these tensors' ``.grad``.
         """
         from ._autograd_graph import run_backward
+        if is_meta_array(self._data):
+            raise NotImplementedError("backward() of a meta tensor: minitorch_jax's meta tensors carry "
+                                      "shapes and dtypes only, no autograd graph")
         run_backward((self,), (gradient,), retain_graph, create_graph, inputs=inputs)
 
 

@@ -26,6 +26,8 @@ from .. import _autocast_state, _dtype, _precision
 from .._autograd_graph import Node, accumulate_node
 from .._errors import MiniTorchError, OpTypeError, ShapeError, TracedValueError, user_facing
 from .._grad_mode import STATE
+from .._meta import META_ARRAY as _META
+from .._meta import eval_meta, is_meta_array, needs_values
 from .._scalars import device_scalar
 from .._tensor import Tensor, _wrap
 
@@ -387,13 +389,17 @@ def dispatch(op: OpDef, targs, rest, kwargs):
     arrays = []
     needs_grad = False
     has_scalar = False
+    has_meta = False
     grad_on = STATE.grad
     for a in targs:
         if isinstance(a, Tensor):
             v = a._view
             if v is not None and ((rt := v._ref()) is None or rt._data is not v.arr):
                 VIEWS.sync(a)  # a view whose root changed in place (or is gone): re-read it (or unlink)
-            arrays.append(a._data)
+            d = a._data
+            if d.__class__ is _META:
+                has_meta = True
+            arrays.append(d)
             if a.requires_grad and grad_on:
                 needs_grad = True
         elif a is None:
@@ -444,6 +450,8 @@ def dispatch(op: OpDef, targs, rest, kwargs):
         arrays = _type_scalars(arrays, dt, cast_pos)
     key = (rest, kw, dt, cast_pos)
     fwd = op._fwd.get(key) or op.forward(key)
+    if has_meta:  # meta tensors: the result's shape and dtype only
+        return _meta_dispatch(op, fwd, arrays, targs, rest, kwargs, needs_grad)
     try:
         out = fwd(*arrays)
     except Exception as e:
@@ -468,6 +476,29 @@ def dispatch(op: OpDef, targs, rest, kwargs):
         for fn in DISPATCH_OBSERVERS:
             fn(op, targs, rest, kwargs, result)
     return result
+
+
+def _meta_dispatch(op, fwd, arrays, targs, rest, kwargs, needs_grad):
+    """``op`` on meta tensors: ``jax.eval_shape`` of its kernel (nothing runs); no autograd graph."""
+    for a in targs:
+        if isinstance(a, Tensor) and not is_meta_array(a._data) and a._data.ndim:
+            raise RuntimeError(f"{op.name}(): Tensor on device {a.device} is not on the expected device "
+                               f"meta!")
+    try:
+        out = eval_meta(fwd, arrays)
+    except jax.errors.ConcretizationTypeError:  # the kernel reads values (a data-dependent shape)
+        needs_values(op.name, *targs)
+        raise
+    except Exception as e:
+        err = _user_error(op, e, targs, rest, kwargs)
+        if err is None:
+            raise
+        raise user_facing(err) from None
+    flag = needs_grad and op.differentiable
+    if isinstance(out, (tuple, list)):
+        outs = [_wrap(o, flag and _dtype.is_inexact(o.dtype)) for o in out]
+        return op.out_wrap(outs) if op.out_wrap is not None else tuple(outs)
+    return _wrap(out, flag and _dtype.is_inexact(out.dtype))
 
 
 _AUTOCAST = _autocast_state.STATE
@@ -617,8 +648,11 @@ def _fast_call(op: OpDef, xs):
     """The common eager case - tensors of one dtype, no static arguments, nothing to record -
     without dispatch's general argument handling. Returns None to decline (the caller then takes
     the general path, which also owns error reporting)."""
-    # autocast, a hook or an observer: dispatch's job
+    # autocast, a hook or an observer: dispatch's job; so are meta tensors (a kernel that reads only its
+    # input's shape would run, and return real data)
     if _AUTOCAST[0] is not None or DISPATCH_HOOK is not None or FORWARD_AD is not None or DISPATCH_OBSERVERS:
+        return None
+    if xs[0].__class__ is _META or xs[-1].__class__ is _META:
         return None
     promote = op.promote
     if promote is None:

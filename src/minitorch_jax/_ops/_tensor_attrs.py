@@ -101,7 +101,6 @@ _FLAGS = {
     "is_sparse": "False for a dense tensor (``mt.sparse`` tensors override it).",
     "is_sparse_csr": "False for a dense tensor (``mt.sparse`` CSR tensors override it).",
     "is_quantized": "False for a float tensor (quantized tensors override it).",
-    "is_meta": "False: there is no meta device.",
     "is_nested": "False: nested tensors are not supported.",
     "is_mkldnn": "False: there is no MKL-DNN layout.",
     "is_xla": "False: torch_xla's 'xla' device is not a device type here (JAX devices are cpu/cuda/tpu).",

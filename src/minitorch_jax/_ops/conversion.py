@@ -8,7 +8,8 @@ import jax.numpy as jnp
 from .. import _dtype
 from .._device import device as _device
 from .._errors import OpTypeError, OpValueError
-from .._tensor import Tensor
+from .._meta import is_meta_array, meta_array, no_data
+from .._tensor import Tensor, _wrap
 from .._torch_misc import _check_memory_format, _is_contiguous_as
 from .._torch_misc.memory_formats import contiguous_format
 from ._helpers import A, I, Sample
@@ -80,7 +81,10 @@ def to(self, *args, **kwargs):
         if dev.type == "cuda" and dev.index is None:
             dev = _device("cuda", 0)
         if dev != out.device:
-            out = _device_fn(out, dev)
+            if is_meta_array(out._data):
+                raise no_data()
+            out = _device_fn(out, dev) if dev.type != "meta" else \
+                _wrap(meta_array(out.shape, out._data.dtype), out.requires_grad)
     if out is self and copy:
         out = self.clone()
     return out

@@ -21,6 +21,7 @@ from jax.export import is_symbolic_dim
 
 from .. import _dtype, return_types
 from .._errors import DTypeError, OpIndexError, OpTypeError, OpValueError, ShapeError
+from .._meta import is_meta_array
 from .._tensor import Tensor, _wrap
 from ._helpers import A, B, I, Sample, broadcast_check, broadcast_shape, norm_dim
 from ._registry import REGISTRY, check_inplace, commit_inplace, dispatch, register
@@ -46,9 +47,12 @@ def _dt(a):
 
 
 def _host(a):
-    """The value of ``a`` as numpy, or None while tracing (inside ``mt.jit`` or a transform)."""
+    """The value of ``a`` as numpy, or None while tracing (inside ``mt.jit`` or a transform) and for
+    a meta tensor (no values)."""
     if isinstance(a, Tensor):
         a = a._data
+    if is_meta_array(a):
+        return None
     try:
         return np.asarray(a)
     except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
@@ -58,6 +62,9 @@ def _host(a):
 def _concrete(a, op: str):
     """Like :func:`_host`, but raises when the value is abstract (data-dependent output shape)."""
     h = _host(a)
+    if h is None and is_meta_array(a._data if isinstance(a, Tensor) else a):
+        raise ShapeError(f"{op}: the result's shape depends on the data, which a meta tensor does not "
+                         "have")
     if h is None:
         raise ShapeError(
             f"{op}: the result's shape depends on the data, which is not known while tracing "

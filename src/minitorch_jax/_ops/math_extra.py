@@ -26,6 +26,7 @@ import numpy as np
 from .. import _dtype
 from .. import _random as R
 from .._errors import DTypeError, OpTypeError, OpValueError, ShapeError
+from .._meta import is_meta_array, meta_array, needs_values
 from .._tensor import Tensor, _wrap
 from ..return_types import histogram as histogram_result
 from ._helpers import A, I, P, Sample, broadcast_check, norm_dim, norm_dims
@@ -147,7 +148,8 @@ def _quantile_call(name, input, q, dim, keepdim, interpolation, out):
     n = input.numel() if dim is None else (input.shape[norm_dim(dim, input.ndim, name)] if input.ndim else 1)
     if n > 2 ** 24:
         raise ShapeError("quantile() input tensor is too large")
-    if q_is_tensor and q.numel() and _data_check(~jnp.all((q._data >= 0) & (q._data <= 1))):
+    if q_is_tensor and q.numel() and not is_meta_array(q._data) \
+            and _data_check(~jnp.all((q._data >= 0) & (q._data <= 1))):
         raise ShapeError("quantile() q values must be in the range [0, 1]")
     kw = {"interpolation": interpolation}
     if out is not None:
@@ -275,6 +277,7 @@ def histogram(input, bins, *, range=None, weight=None, density=False, out=None):
     Each bin is ``[left, right)``, the last one ``[left, right]``; values outside are not counted.
     Not differentiable.
     """
+    needs_values("histogram", input)  # the bins come from the values (torch: no meta kernel either)
     if not isinstance(input, Tensor):
         raise OpTypeError(f"histogram(): argument 'input' (position 1) must be Tensor, not "
                           f"{type(input).__name__}")
@@ -732,7 +735,9 @@ def binomial(count, prob, generator=None):
         raise DTypeError(f"binomial(): Found dtype {tname(prob._data.dtype)} but expected {tname(dt)}")
     if dt not in _F32_64:
         raise DTypeError(f"binomial(): \"binomial_cpu\" not implemented for '{tname(dt)}'")
-    broadcast_check("binomial", count._data, prob._data)
+    shape = broadcast_check("binomial", count._data, prob._data)
+    if is_meta_array(count._data) or is_meta_array(prob._data):  # no draw: the generator stays
+        return _wrap(meta_array(shape, dt))
     gen = R.resolve(generator, "binomial")
     return _wrap(R.draw(gen, "binomial", (), count._data, prob._data))
 

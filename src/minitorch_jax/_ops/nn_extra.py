@@ -29,6 +29,7 @@ import numpy as np
 from jax import lax
 
 from .._errors import DTypeError, OpTypeError, OpValueError, ShapeError
+from .._meta import needs_values
 from .._tensor import Tensor
 from ._helpers import A, Sample
 from ._registry import REGISTRY, register
@@ -284,6 +285,7 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
         raise NotImplementedError(
             "embedding_bag: per_sample_weights was not None. per_sample_weights is only supported for "
             f"mode='sum' (got mode='{mode}'). Please open a feature request on GitHub.")
+    needs_values("embedding_bag", input, offsets)
     return _ebag_run(weight, input, offsets, per_sample_weights, _MODES[mode], padding_idx, max_norm,
                      norm_type, scale_grad_by_freq, include_last_offset, False)[0]
 
@@ -500,6 +502,7 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
         reduction = _RED.get(reduction, reduction)
     if reduction not in ("none", "mean", "sum"):
         raise OpValueError(f"ctc_loss(): {reduction} is not a valid value for reduction")
+    needs_values("ctc_loss", log_probs, targets, input_lengths, target_lengths)
     il, il_t = _lengths(input_lengths, "input_lengths")
     tl, tl_t = _lengths(target_lengths, "target_lengths")
     unbatched = log_probs.dim() == 2

@@ -19,6 +19,7 @@ from jax import lax
 
 from .. import _random as R
 from .._errors import DTypeError, OpIndexError, OpValueError, ShapeError
+from .._meta import needs_values
 from .._random import bernoulli_mask
 from .._tensor import Tensor
 from ._helpers import A, I, Sample, broadcast_check, norm_dim
@@ -365,6 +366,7 @@ def one_hot(tensor, num_classes=-1):
             raise DTypeError("one_hot is only applicable to index tensor of type LongTensor.")
         if tensor.numel() == 0:
             raise ShapeError("Can not infer total number of classes from empty tensor.")
+        needs_values("one_hot", tensor)
         num_classes = int(tensor._data.max()) + 1
     out, code = REGISTRY["_one_hot"].call(tensor, int(num_classes))
     R.check_flag(code._data == 1, ShapeError("Class values must be non-negative."))

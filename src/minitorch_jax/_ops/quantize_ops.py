@@ -31,6 +31,7 @@ import numpy as np
 
 from .._errors import DTypeError, OpIndexError, OpTypeError, ShapeError
 from .._grad_mode import STATE
+from .._meta import is_meta_array
 from .._tensor import Tensor
 from ._helpers import A, Sample
 from ._registry import REGISTRY, register
@@ -96,7 +97,10 @@ def _no_grad_qparam(op: str, kernel: str, scale, zero_point) -> None:
 
 
 def _concrete(t):
-    """The numpy value of a tensor, or None inside ``mt.jit`` (tracers have no value)."""
+    """The numpy value of a tensor, or None inside ``mt.jit`` (tracers have no value) and for a meta
+    tensor."""
+    if is_meta_array(t._data):
+        return None
     try:
         return np.asarray(t._data)
     except Exception:

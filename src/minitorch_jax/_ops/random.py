@@ -12,6 +12,7 @@ requires grad is refused outside ``no_grad`` (``nn.init`` runs them under ``no_g
 from __future__ import annotations
 
 import builtins
+import functools
 
 import jax.numpy as jnp
 import numpy as np
@@ -20,6 +21,7 @@ from .. import _dtype
 from .. import _random as R
 from .._errors import DTypeError, ShapeError
 from .._grad_mode import STATE
+from .._meta import is_meta_array
 from .._tensor import Tensor, _wrap, _wrote_view
 from ._helpers import broadcast_check
 from ._registry import REGISTRY, check_inplace, commit_inplace, register
@@ -274,8 +276,20 @@ _METHODS = (uniform_, normal_, random_, bernoulli_, exponential_, geometric_, ca
             log_normal_, fill_, zero_, copy_, bernoulli, multinomial)
 
 
+def _keeping_meta(fill):
+    """``fill`` leaving a meta tensor as it is (no values to draw: ``nn.init`` on the meta device)."""
+    @functools.wraps(fill)
+    def method(self, *args, **kwargs):
+        if is_meta_array(self._data):
+            return self
+        return fill(self, *args, **kwargs)
+    return method
+
+
 def install() -> None:
     """Put the in-place fills (and ``bernoulli``/``multinomial``) on :class:`Tensor`."""
     for f in _METHODS:
+        if f in _METHODS[:8]:  # the random fills
+            f = _keeping_meta(f)
         f.__qualname__ = "Tensor." + f.__name__
         setattr(Tensor, f.__name__, f)

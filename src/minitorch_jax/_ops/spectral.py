@@ -29,6 +29,7 @@ from jax import lax
 from .. import _dtype
 from .._creation import _finish
 from .._errors import DTypeError, MiniTorchError, OpIndexError, OpTypeError, ShapeError
+from .._meta import is_meta_array
 from .._tensor import Tensor, _wrap
 from ._helpers import A, I, Sample
 from ._registry import REGISTRY, _assign_out, register
@@ -705,7 +706,7 @@ def _check_envelope(window, n_fft, hop, wl, n_frames, center, length):
     if window is None:
         w = np.ones(wl)
     elif isinstance(window, Tensor) and not isinstance(window._data, jax.core.Tracer) and window.ndim == 1 \
-            and window.shape[0] == wl:
+            and window.shape[0] == wl and not is_meta_array(window._data):
         w = np.asarray(window._data)
     else:
         return

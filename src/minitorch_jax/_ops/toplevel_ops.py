@@ -30,6 +30,7 @@ from jax import lax
 from .. import _dtype
 from .. import _random as R
 from .._errors import OpTypeError, OpValueError, ShapeError
+from .._meta import needs_values
 from .._random import bernoulli_mask
 from .._tensor import Tensor, _wrap
 from ._helpers import A, P, Sample
@@ -527,6 +528,7 @@ def histogramdd(input, bins, range=None, weight=None, density=False):  # noqa: A
     Each bin is ``[left, right)``, the last in a dim ``[left, right]``; points outside are not
     counted. Not differentiable.
     """
+    needs_values("histogramdd", input)
     from ..return_types import histogramdd as result
     from .math_extra import _num
     if not isinstance(input, Tensor):

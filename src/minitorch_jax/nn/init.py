@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._grad_mode import no_grad
+from .._meta import is_meta_array
 from .._tensor import Tensor, _wrote_view
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_",
@@ -71,6 +72,8 @@ def _calculate_correct_fan(tensor: Tensor, mode: str) -> int:
 
 
 def _set(tensor: Tensor, arr) -> Tensor:
+    if is_meta_array(tensor._data):  # a meta tensor has no values to set
+        return tensor
     tensor._data = jnp.asarray(arr, tensor._data.dtype)
     tensor._version += 1
     _wrote_view(tensor, "init")  # nn.init.orthogonal_(w[:h]) writes w, as in torch
@@ -218,6 +221,8 @@ def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) 
     """Fill the 2-D ``tensor`` from N(0, std**2) with a fraction ``sparsity`` of each column zeroed."""
     if tensor.dim() != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
+    if is_meta_array(tensor._data):
+        return tensor
     rows, cols = tensor.shape
     num_zeros = int(math.ceil(sparsity * rows))
     from .._random import randperm

@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _dtype
+from .._meta import is_meta_array, no_data
 from .._tensor import Tensor, _wrap
 from ._common import CheckpointError
 
@@ -106,6 +107,8 @@ def safetensors_bytes(tensors, metadata=None) -> bytes:
         code = _NAMES.get(t.dtype.name)
         if code is None:
             raise TypeError(f"mt.save: dtype {t.dtype} of {name!r} cannot be stored in safetensors")
+        if is_meta_array(t._data):
+            raise no_data(f" (mt.save: {name!r} is a meta tensor)")
         arr = np.ascontiguousarray(np.asarray(t._data))
         if arr.dtype.byteorder == ">":
             arr = arr.astype(arr.dtype.newbyteorder("<"))

@@ -19,6 +19,7 @@ import numpy as np
 
 from .. import _dtype
 from .._device import device as _Device
+from .._meta import is_meta_array, no_data
 from .._tensor import Size, Tensor
 from ._common import DTYPE_STORAGE
 from ._safetensors import safetensors_bytes
@@ -121,6 +122,8 @@ class _PickleWriter:
         storage = DTYPE_STORAGE.get(t.dtype.name)
         if storage is None:
             raise TypeError(f"mt.save: dtype {t.dtype} of {path} has no torch storage type")
+        if is_meta_array(t._data):
+            raise no_data(f" (mt.save: {path} is a meta tensor)")
         arr = np.asarray(t._data)
         if arr.dtype.byteorder == ">":
             arr = arr.astype(arr.dtype.newbyteorder("<"))

@@ -3,10 +3,13 @@ mode, conversion and hook API."""
 
 from __future__ import annotations
 
+import warnings
 from collections import OrderedDict, namedtuple
 
 from ... import _dtype
+from ..._device import is_meta
 from ..._grad_mode import no_grad
+from ..._meta import is_meta_array, no_data
 from ..._state_version import bump as _bump
 from ..._tensor import Tensor, _wrap
 from ...utils.hooks import RemovableHandle
@@ -581,8 +584,27 @@ class Module:
             if dtype is not None and (t.is_floating_point() or t.is_complex()):
                 if t.is_complex() or not dtype.is_complex:
                     t = t.to(dtype)
+            if dev is not None and is_meta_array(t._data) and not is_meta(dev):
+                raise no_data(" Please use minitorch_jax.nn.Module.to_empty() instead of "
+                              "minitorch_jax.nn.Module.to() when moving module from meta to a different "
+                              "device.")
             return t.to(dev) if dev is not None else t
         return self._apply(convert)
+
+    def to_empty(self, *, device, recurse: bool = True) -> Module:
+        """Give every parameter and buffer new, uninitialised storage of the same shape and dtype on
+        ``device``: how a module built on the meta device (``with mt.device('meta'):``) gets real
+        tensors, to be filled by ``load_state_dict`` or ``reset_parameters()``.
+
+        Args:
+            device: where the storage goes.
+            recurse: also the submodules' parameters and buffers (else only this module's own).
+
+        Returns:
+            self. The parameter objects are kept (an optimizer holding them stays valid).
+        """
+        from ..._creation import empty_like
+        return self._apply(lambda t: empty_like(t, device=device), recurse=recurse)
 
     def _cast_float(self, dt) -> Module:
         return self._apply(lambda t: t.to(dt) if t.is_floating_point() else t)
@@ -682,6 +704,14 @@ class Module:
                     f"size mismatch for {key}: copying a param with shape {value.shape} from checkpoint, "
                     f"the shape in current model is {param.shape}.")
                 continue
+            if is_meta_array(param._data) and not is_meta_array(value._data) \
+                    and not local_metadata.get("assign_to_params_buffers", False):
+                warnings.warn(f"for {key}: copying from a non-meta parameter in the checkpoint to a meta "
+                              "parameter in the current model, which is a no-op. (Did you mean to pass "
+                              "`assign=True` to assign items in the state dictionary to their corresponding "
+                              "key in the module instead of copying them in place?)", UserWarning,
+                              stacklevel=3)
+                continue
             with no_grad():
                 param._data = value._data.astype(param._data.dtype) \
                     if value._data.dtype != param._data.dtype else value._data
@@ -701,8 +731,9 @@ class Module:
             state_dict: a dict from :meth:`state_dict` (values may also be numpy arrays or torch
                 tensors).
             strict: require the keys to match exactly (missing/unexpected keys raise).
-            assign: accepted for torch compatibility (values are always copied into the existing
-                parameter objects, which keeps optimizers valid).
+            assign: take the values even where this module's tensors are on the meta device (without
+                it, loading into a meta parameter is a no-op that warns, as in torch). Values always go
+                into the existing parameter objects, which keeps optimizers valid.
 
         Returns:
             ``(missing_keys, unexpected_keys)`` as a named tuple.
@@ -717,7 +748,9 @@ class Module:
         metadata = getattr(state_dict, "_metadata", None)
 
         def load(module, prefix=""):
-            meta = {} if metadata is None else metadata.get(prefix[:-1], {})
+            meta = {} if metadata is None else dict(metadata.get(prefix[:-1], {}))
+            if assign:
+                meta["assign_to_params_buffers"] = True
             module._load_from_state_dict(state_dict, prefix, meta, True, missing, unexpected, errors)
             for name, child in module._modules.items():
                 if child is not None:
