@@ -148,7 +148,7 @@ def test_reading_values_raises_like_torch(tmp_path):
     for call in (lambda x: x.sum().item(), lambda x: x.numpy(), lambda x: x.tolist(),
                  lambda x: bool(x.sum()), lambda x: float(x[0, 0]), lambda x: x.to("cpu"), lambda x: x.cpu(),
                  lambda x: x + (mt.ones(2, 3) if isinstance(x, mt.Tensor) else torch.ones(2, 3))):
-        _same_error(lambda: call(m), lambda: call(t))
+        _same_error(lambda c=call: c(m), lambda c=call: c(t))
     _same_error(lambda: mt.nn.Linear(2, 3, device="meta").to("cpu"),
                 lambda: torch.nn.Linear(2, 3, device="meta").to("cpu"))
     with pytest.raises(NotImplementedError, match="Cannot copy out of meta tensor"):
