@@ -172,3 +172,15 @@ def test_nn_init_leaves_meta_tensors_meta(init):
     w = mt.empty(4, 5, device="meta")
     args = (0.5,) if init == "sparse_" else ()
     assert getattr(mt.nn.init, init)(w, *args) is w and w.is_meta
+
+
+def test_mt_jit_runs_meta_calls_eagerly_and_still_compiles_real_ones():
+    f = mt.jit(lambda x: (x @ x.T).relu())
+    out = f(mt.empty(3, 4, device="meta"))
+    assert out.is_meta and tuple(out.shape) == (3, 3) and f.num_compiles == 0
+    np.testing.assert_array_equal(f(mt.ones(3, 4)).numpy(), np.full((3, 3), 4.0, np.float32))
+    assert f(mt.empty(3, 4, device="meta")).is_meta and f.num_compiles == 1
+    with mt.device("meta"):
+        m = mt.nn.Linear(4, 2)
+    g = mt.jit(lambda x: m(x).sum())
+    assert g(mt.empty(3, 4, device="meta")).is_meta and g.num_compiles == 0

@@ -34,6 +34,7 @@ from .._autograd_graph import Node, accumulate_node
 from .._donation import ref_counts, unshared_count
 from .._errors import MiniTorchError, drop_jax_note
 from .._grad_mode import STATE, set_grad_enabled
+from .._meta import is_meta_array
 from .._tensor import Tensor, _DataAlias, _DetachedAlias, _wrap
 from ..nn.modules import module as _module
 from . import _capture, _diagnose
@@ -407,6 +408,8 @@ class CompiledFunction:
     def _call(self, args, kwargs):
         cap = self._capture(args, kwargs)
         dyn, spec = _flatten_args(args, kwargs, self.static_argnums)
+        if any(map(is_meta_array, dyn)) or (not self._cache and _holds_meta(cap)):
+            return self.eager(*args, **kwargs)  # meta tensors: shapes only, nothing to compile
         key = self._key(cap, spec, dyn)
         try:
             entry = self._cache.get(key)  # hashes the key once
@@ -852,6 +855,12 @@ def _set_modes(modules, flags) -> None:
     for m, flag in zip(modules, flags):
         if m.training is not flag:
             m.training = flag
+
+
+def _holds_meta(cap) -> bool:
+    """Whether any captured tensor is on the meta device (a model built under ``mt.device('meta')``)."""
+    raw = Tensor._data.__get__  # the slot itself: a lazy module's placeholders have no data yet
+    return any(is_meta_array(raw(t)) for t in cap.tensors)
 
 
 def _holds_float64(cap) -> bool:
