@@ -184,3 +184,12 @@ def test_mt_jit_runs_meta_calls_eagerly_and_still_compiles_real_ones():
         m = mt.nn.Linear(4, 2)
     g = mt.jit(lambda x: m(x).sum())
     assert g(mt.empty(3, 4, device="meta")).is_meta and g.num_compiles == 0
+
+
+def test_other_tensor_kinds_are_not_meta():
+    from minitorch_jax.masked import masked_tensor
+    from minitorch_jax.nn.parameter import UninitializedParameter
+    kinds = [mt.randn(3, 3).to_sparse(), mt.randn(3, 3).to_sparse_csr(),
+             mt.quantize_per_tensor(mt.randn(3), 0.1, 0, mt.qint8),
+             masked_tensor(mt.randn(3), mt.tensor([True, False, True])), UninitializedParameter(), mt.ones(2)]
+    assert [k.is_meta for k in kinds] == [False] * len(kinds)

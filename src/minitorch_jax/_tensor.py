@@ -99,8 +99,8 @@ class Tensor:
         """The device holding the data (``device(type='cpu')`` here)."""
         try:
             devs = self._data.devices()
-        except Exception:  # a tracer inside jax.jit: report the default device
-            if is_meta_array(self._data):
+        except Exception:  # a tracer inside jax.jit (the default device), or a meta tensor
+            if self.is_meta:
                 return _META
             return from_jax(jax.devices()[0])
         return from_jax(next(iter(devs)))
@@ -108,7 +108,10 @@ class Tensor:
     @property
     def is_meta(self) -> bool:
         """True for a tensor on the meta device (a shape and a dtype, no data)."""
-        return is_meta_array(self._data)
+        try:  # (the slot itself: sparse, masked and lazy tensors answer ``_data`` with an error)
+            return is_meta_array(_RAW_DATA(self))
+        except AttributeError:
+            return False
 
     @property
     def is_cuda(self) -> bool:
@@ -398,6 +401,9 @@ class Tensor:
             raise NotImplementedError("backward() of a meta tensor: minitorch_jax's meta tensors carry "
                                       "shapes and dtypes only, no autograd graph")
         run_backward((self,), (gradient,), retain_graph, create_graph, inputs=inputs)
+
+
+_RAW_DATA = Tensor._data.__get__
 
 
 def _init(t: Tensor, arr, requires_grad: bool = False) -> None:
