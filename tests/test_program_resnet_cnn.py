@@ -332,7 +332,8 @@ def test_bad_inputs_raise_like_torch():
     # a label outside [0, C): IndexError naming the label, as torch (on the CPU; see _ops/_value_checks.py)
     bad = np.array([0, 1, 2, N_CLASSES])
     te = _err(lambda: torch.nn.functional.cross_entropy(torch.from_numpy(logits_np), torch.from_numpy(bad)))
-    me = _err(lambda: mt.nn.functional.cross_entropy(mt.from_numpy(logits_np), mt.from_numpy(bad)))
+    me = _err(lambda: mt.nn.functional.cross_entropy(mt.tensor(logits_np, device="cpu"),
+                                                     mt.tensor(bad, device="cpu")))
     assert isinstance(me, type(te)) and str(te) in str(me), (me, te)
     # a 3-D (unbatched) image batch of the wrong size reaches BatchNorm/Linear
     x3 = np.zeros((3, SIDE, SIDE), np.float32)
