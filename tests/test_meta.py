@@ -147,7 +147,8 @@ def test_reading_values_raises_like_torch(tmp_path):
     m, t = mt.empty(2, 3, device="meta"), torch.empty(2, 3, device="meta")
     for call in (lambda x: x.sum().item(), lambda x: x.numpy(), lambda x: x.tolist(),
                  lambda x: bool(x.sum()), lambda x: float(x[0, 0]), lambda x: x.to("cpu"), lambda x: x.cpu(),
-                 lambda x: x + (mt.ones(2, 3, device="cpu") if isinstance(x, mt.Tensor) else torch.ones(2, 3))):
+                 lambda x: x + (mt.ones(2, 3, device="cpu") if isinstance(x, mt.Tensor)
+                                else torch.ones(2, 3))):
         _same_error(lambda c=call: c(m), lambda c=call: c(t))
     _same_error(lambda: mt.nn.Linear(2, 3, device="meta").to("cpu"),
                 lambda: torch.nn.Linear(2, 3, device="meta").to("cpu"))
