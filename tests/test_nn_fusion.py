@@ -80,8 +80,16 @@ def test_fuse_weights_functions_and_errors():
 
 
 def test_skip_init_and_memory_format_conversion():
+    mt.manual_seed(0)
+    expect = mt.rand(2)
+    mt.manual_seed(0)
     m = mt.nn.utils.skip_init(mt.nn.Linear, 3, 4, bias=False)
     assert isinstance(m, mt.nn.Linear) and tuple(m.weight.shape) == (4, 3) and m.bias is None
+    assert not m.weight.is_meta and isinstance(m.weight, mt.nn.Parameter) and m.weight.requires_grad
+    np.testing.assert_array_equal(mt.rand(2).numpy(), expect.numpy())  # no initialisation drew numbers
+    t = torch.nn.utils.skip_init(torch.nn.Linear, 3, 4, bias=False, device="cpu")
+    assert tuple(t.weight.shape) == (4, 3)
+    assert mt.nn.utils.skip_init(mt.nn.Linear, 3, 4, device="cpu").weight.device == mt.device("cpu")
 
     class NoDevice(mt.nn.Module):
         def __init__(self):

@@ -10,21 +10,26 @@ __all__ = ["skip_init", "convert_conv2d_weight_memory_format", "convert_conv3d_w
 
 
 def skip_init(module_cls, *args, **kwargs):
-    """Build ``module_cls(*args, **kwargs)`` whose parameter values are left unspecified (torch builds it
-    on the meta device and allocates empty storage). Here the module is built normally - its values are
-    its usual initial ones - so code that fills the parameters itself afterwards works unchanged.
+    """Build ``module_cls(*args, **kwargs)`` without running its parameter initialisation, as torch:
+    on the meta device (nothing allocated, no random draws), then given empty storage on ``device``
+    (``kwargs['device']``, default the default device) by :meth:`Module.to_empty`. The values are
+    unspecified (zeros here); fill them afterwards.
 
     Raises:
         RuntimeError: ``module_cls`` is not a Module class, or its constructor takes no ``device``
             argument (as torch).
     """
+    from ..._device import get_default_device
     from ..modules.module import Module
 
     if not (isinstance(module_cls, type) and issubclass(module_cls, Module)):
         raise RuntimeError(f"Expected a Module; got {module_cls}")
     if "device" not in inspect.signature(module_cls).parameters:
         raise RuntimeError("Module must support a 'device' arg to skip initialization")
-    return module_cls(*args, **kwargs)
+    final_device = kwargs.pop("device", None)
+    kwargs["device"] = "meta"
+    return module_cls(*args, **kwargs).to_empty(
+        device=final_device if final_device is not None else get_default_device())
 
 
 def convert_conv2d_weight_memory_format(module, memory_format):
