@@ -194,3 +194,39 @@ def test_other_tensor_kinds_are_not_meta():
              mt.quantize_per_tensor(mt.randn(3), 0.1, 0, mt.qint8),
              masked_tensor(mt.randn(3), mt.tensor([True, False, True])), UninitializedParameter(), mt.ones(2)]
     assert [k.is_meta for k in kinds] == [False] * len(kinds)
+
+
+_MODULES = {  # constructor, example input (shape and dtype)
+    "Embedding(padding_idx)": (lambda nn: nn.Embedding(10, 4, padding_idx=0), ((2, 5), "int64")),
+    "LSTM": (lambda nn: nn.LSTM(4, 8, num_layers=2, batch_first=True), ((2, 5, 4), "float32")),
+    "LSTM(proj_size)": (lambda nn: nn.LSTM(3, 4, proj_size=2), ((5, 2, 3), "float32")),
+    "GRU(bidirectional)": (lambda nn: nn.GRU(4, 8, bidirectional=True), ((5, 2, 4), "float32")),
+    "RNNCell": (lambda nn: nn.RNNCell(3, 4), ((2, 3), "float32")),
+    "TransformerEncoder": (lambda nn: nn.TransformerEncoder(
+        nn.TransformerEncoderLayer(8, 2, 16, batch_first=True), 2), ((2, 5, 8), "float32")),
+    "Conv3d": (lambda nn: nn.Conv3d(2, 3, 3), ((1, 2, 5, 5, 5), "float32")),
+    "ConvTranspose2d": (lambda nn: nn.ConvTranspose2d(2, 3, 3, stride=2), ((1, 2, 4, 4), "float32")),
+    "GroupNorm": (lambda nn: nn.GroupNorm(2, 8), ((2, 8, 3), "float32")),
+    "LayerNorm": (lambda nn: nn.LayerNorm(8), ((2, 8), "float32")),
+    "PReLU": (lambda nn: nn.PReLU(), ((2, 8), "float32")),
+}
+
+
+@pytest.mark.parametrize("name", list(_MODULES))
+def test_layers_build_and_run_on_meta_like_torch(name):
+    make, (shape, dtype) = _MODULES[name]
+    with mt.device("meta"):
+        m = make(mt.nn)
+    t = make(torch.nn).to("meta")
+    assert [(k, tuple(p.shape)) for k, p in m.named_parameters()] == \
+        [(k, tuple(p.shape)) for k, p in t.named_parameters()]
+    assert all(p.is_meta for p in m.parameters())
+    out, t_out = m(mt.empty(shape, dtype=getattr(mt, dtype), device="meta")), \
+        t(torch.empty(shape, dtype=getattr(torch, dtype), device="meta"))
+    out, t_out = (out[0], t_out[0]) if isinstance(out, tuple) else (out, t_out)
+    assert out.is_meta and tuple(out.shape) == tuple(t_out.shape)
+    m.to_empty(device="cpu")
+    assert not any(p.is_meta for p in m.parameters())
+    out = m(mt.zeros(shape, dtype=getattr(mt, dtype)))
+    out = out[0] if isinstance(out, tuple) else out
+    assert tuple(out.shape) == tuple(t_out.shape) and not out.is_meta

@@ -39,6 +39,8 @@ def _uniform_all(params, hidden_size) -> None:
     stdv = 1.0 / math.sqrt(hidden_size) if hidden_size > 0 else 0
     by_dtype: dict = {}
     for p in params:
+        if p.is_meta:  # built on the meta device: nothing to fill, nothing to draw
+            continue
         by_dtype.setdefault(p.dtype, []).append(p)
     for dt, ps in by_dtype.items():
         total = sum(p.numel() for p in ps)

@@ -21,7 +21,7 @@ class _EmbeddingWeight:
         self._fill_padding_idx_with_zero()
 
     def _fill_padding_idx_with_zero(self) -> None:
-        if self.padding_idx is not None:
+        if self.padding_idx is not None and not self.weight.is_meta:
             with no_grad():
                 w = self.weight
                 w._data = w._data.at[self.padding_idx].set(0)
