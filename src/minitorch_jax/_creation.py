@@ -105,6 +105,14 @@ def _to_nested_numpy(x):
     return x
 
 
+def _makes_meta(device, like: Tensor | None = None) -> builtins.bool:
+    """Whether a factory call makes a meta tensor: ``device`` is 'meta', or it is None inside
+    ``with mt.device('meta'):`` or (``*_like``, as torch: on ``like``'s device) ``like`` is meta."""
+    if device is None and like is not None and is_meta_array(like._data):
+        return True
+    return is_meta(device)
+
+
 def _finish(t: Tensor, device, requires_grad: builtins.bool) -> Tensor:
     if device is not None:
         t._data = _device_put(t._data, device)
@@ -166,7 +174,7 @@ def _fill(name, value_fn):
                pin_memory=False):
         shape = _shape(size, name)
         dt = _dtype.to_np(dtype) if dtype is not None else _dtype.get_default_dtype().np
-        if is_meta(device):  # a shape and a dtype: nothing is allocated
+        if _makes_meta(device):  # a shape and a dtype: nothing is allocated
             return _finish(_wrap(meta_array(shape, dt)), None, requires_grad)
         return _finish(_wrap(value_fn(shape, dt)), device, requires_grad)
     create.__name__ = name
@@ -209,7 +217,7 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=
         dt = _dtype.to_np(dtype)
         if isinstance(fill_value, Tensor):
             fill_value = fill_value.item()
-    if is_meta(device):
+    if _makes_meta(device):
         return _finish(_wrap(meta_array(shape, dt)), None, requires_grad)
     return _finish(_wrap(jnp.full(shape, fill_value, dt)), device, requires_grad)
 
@@ -227,7 +235,7 @@ def _like(name, value_fn):
             raise OpTypeError(f"{name}(): argument 'input' must be Tensor, not "
                               f"{type(input).__name__}")
         dt = _dtype.to_np(dtype) if dtype is not None else input._data.dtype
-        if is_meta(device) or (device is None and is_meta_array(input._data)):  # as torch: like input's
+        if _makes_meta(device, input):
             return _finish(_wrap(meta_array(input._data.shape, dt)), None, requires_grad)
         return _finish(_wrap(value_fn(input._data.shape, dt)), device, requires_grad)
     create.__name__ = name
@@ -244,7 +252,7 @@ def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False
               memory_format=None) -> Tensor:
     """A tensor shaped like ``input`` filled with ``fill_value`` (dtype of ``input`` by default)."""
     dt = _dtype.to_np(dtype) if dtype is not None else input._data.dtype
-    if is_meta(device) or (device is None and is_meta_array(input._data)):
+    if _makes_meta(device, input):
         return _finish(_wrap(meta_array(input._data.shape, dt)), None, requires_grad)
     return _finish(_wrap(jnp.full(input._data.shape, fill_value, dt)), device, requires_grad)
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import jax
 
+from ._errors import ShapeError
+
 __all__ = ["META_ARRAY", "is_meta_array", "meta_array", "no_data", "eval_meta"]
 
 META_ARRAY = _SDS = jax.ShapeDtypeStruct  # (the class: hot paths compare ``a.__class__ is META_ARRAY``)
@@ -48,6 +50,5 @@ def needs_values(op: str, *tensors) -> None:
     check) and one of ``tensors`` is a meta tensor, which has none (as torch's meta kernels raise)."""
     for t in tensors:
         if t is not None and is_meta_array(getattr(t, "_data", t)):
-            from ._errors import ShapeError
             raise ShapeError(f"{op}(): needs the values of its input to compute its result, and a meta "
                              "tensor has no values (meta tensors carry shapes and dtypes only)")

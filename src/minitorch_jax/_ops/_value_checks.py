@@ -16,18 +16,15 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._errors import OpIndexError
+from .._random import _not_host
 from .._tensor import Tensor
 
 
 def on_host(t) -> bool:
-    """True when ``t`` is a concrete tensor on the CPU: its values can be checked cheaply."""
+    """True when ``t`` is a concrete, non-empty tensor on the CPU: its values can be checked cheaply
+    (a tracer or a meta tensor's array is "not on the host")."""
     d = t._data if isinstance(t, Tensor) else t
-    if isinstance(d, jax.core.Tracer) or not hasattr(d, "devices") or d.size == 0:
-        return False
-    try:
-        return next(iter(d.devices())).platform == "cpu"
-    except Exception:  # a deleted or otherwise unreadable array: nothing to check
-        return False
+    return getattr(d, "size", 0) > 0 and not _not_host(d)
 
 
 def check_class_indices(op: str, target, num_classes: int, ignore_index=None, exc=OpIndexError,

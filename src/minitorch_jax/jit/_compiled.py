@@ -859,8 +859,7 @@ def _set_modes(modules, flags) -> None:
 
 def _holds_meta(cap) -> bool:
     """Whether any captured tensor is on the meta device (a model built under ``mt.device('meta')``)."""
-    raw = Tensor._data.__get__  # the slot itself: a lazy module's placeholders have no data yet
-    return any(is_meta_array(raw(t)) for t in cap.tensors)
+    return any(t.is_meta for t in cap.tensors)
 
 
 def _holds_float64(cap) -> bool:

@@ -17,13 +17,6 @@ from ..parameter import Buffer, Parameter
 
 __all__ = ["Module", "register_module_forward_pre_hook", "register_module_forward_hook"]
 
-
-def _is_meta_tensor(t) -> bool:
-    try:
-        return is_meta_array(t._data)
-    except ValueError:  # a lazy module's uninitialised parameter: no array yet
-        return False
-
 # torch's global forward hooks (``torch.nn.modules.module.register_module_forward_hook``): run around every
 # module's forward, before the module's own hooks
 _global_forward_pre_hooks: OrderedDict = OrderedDict()
@@ -591,7 +584,7 @@ class Module:
             if dtype is not None and (t.is_floating_point() or t.is_complex()):
                 if t.is_complex() or not dtype.is_complex:
                     t = t.to(dtype)
-            if dev is not None and _is_meta_tensor(t) and not is_meta(dev):
+            if dev is not None and t.is_meta and not is_meta(dev):
                 raise no_data(" Please use minitorch_jax.nn.Module.to_empty() instead of "
                               "minitorch_jax.nn.Module.to() when moving module from meta to a different "
                               "device.")
