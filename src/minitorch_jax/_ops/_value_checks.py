@@ -24,6 +24,8 @@ def on_host(t) -> bool:
     """True when ``t`` is a concrete, non-empty tensor on the CPU: its values can be checked cheaply
     (a tracer or a meta tensor's array is "not on the host")."""
     d = t._data if isinstance(t, Tensor) else t
+    if isinstance(d, jax.core.Tracer):  # (first: a symbolic size cannot be compared with 0)
+        return False
     return getattr(d, "size", 0) > 0 and not _not_host(d)
 
 
