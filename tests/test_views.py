@@ -306,6 +306,33 @@ def test_saved_view_modified_in_place_raises_like_torch():
             y.sum().backward()
 
 
+SAVED_VIEW_WRITES = {  # a view saved for backward, then its root written: torch's shared version counter
+    "root_written": lambda L, a: (a[:2].sin(), lambda: a.mul_(2)),
+    "sibling_view_written": lambda L, a: (a[:2].sin(), lambda: a[1:].zero_()),
+    "chain_written": lambda L, a: (a.view(2, 2)[0].sin(), lambda: a.add_(1)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SAVED_VIEW_WRITES))
+def test_saved_view_whose_root_is_written_raises_like_torch(case):
+    for L in LIBS:
+        x = L.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+        a = x * 1
+        out, write = SAVED_VIEW_WRITES[case](L, a)  # sin saves its input: the view
+        write()
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            out.sum().backward()
+    # untouched, or written through autograd-safe paths, the same views backpropagate
+    for L in LIBS:
+        x = L.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+        a = x * 1
+        v = a[:2]
+        out = v.exp()  # exp saves its result, not the view
+        a.mul_(2)
+        out.sum().backward()
+        assert x.grad is not None
+
+
 # ----- errors ------------------------------------------------------------------------------------------
 def test_view_of_leaf_requiring_grad_raises_like_torch():
     for L in LIBS:

@@ -163,6 +163,19 @@ class AccumulateGrad(Node):
         return ()
 
 
+def current_version(t: Tensor) -> int:
+    """``t._version`` as torch would count it for the saved-tensor check: one more for a view whose
+    root was written in place since the view last read it (torch's view and base share one version
+    counter; a view here catches up only when it is next used)."""
+    v = t._version
+    info = t._view
+    if info is not None:
+        arr = info.root._data  # (None once the root is freed)
+        if arr is not None and arr is not info.arr:
+            return v + 1
+    return v
+
+
 def accumulate_node(t: Tensor) -> AccumulateGrad:
     """The (cached) AccumulateGrad node of a leaf that requires grad."""
     acc = t._acc

@@ -23,7 +23,7 @@ import numpy as np
 from jax.export import is_symbolic_dim
 
 from .. import _autocast_state, _dtype, _precision
-from .._autograd_graph import Node, accumulate_node
+from .._autograd_graph import Node, accumulate_node, current_version
 from .._errors import MiniTorchError, OpTypeError, ShapeError, TracedValueError, user_facing
 from .._grad_mode import STATE
 from .._meta import META_ARRAY as _META
@@ -282,11 +282,11 @@ class _OpNode(Node):
             return
         for ref, v in versions:
             t = ref() if isinstance(ref, weakref.ref) else ref
-            if t is not None and t._version != v:
+            if t is not None and current_version(t) != v:
                 raise RuntimeError(
                     f"one of the variables needed for gradient computation has been modified by an "
                     f"inplace operation: [{t.dtype} {list(t.shape)}], which is needed by "
-                    f"{self.name()}, is at version {t._version}; expected version {v} instead. "
+                    f"{self.name()}, is at version {current_version(t)}; expected version {v} instead. "
                     f"Hint: replace the in-place op (e.g. x.add_(...)) with its out-of-place form "
                     f"(x = x + ...), or clone the tensor before modifying it.")
 

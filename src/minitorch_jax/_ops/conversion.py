@@ -135,15 +135,16 @@ def type_as(self, other: Tensor) -> Tensor:
 
 def contiguous(self, memory_format=None) -> Tensor:
     """``self`` (JAX arrays have no strides to make contiguous), except a copy of a transposed,
-    permuted or expanded view, or of a slice that ``is_contiguous()`` or ``stride()`` showed to be
-    strided, as torch makes (writing into the copy leaves the view's base alone).
+    permuted or expanded view, or of a strided slice (``x[:, :2]``, ``x[::2]``), as torch makes
+    (writing into the copy leaves the view's base alone).
     ``memory_format`` is checked as in torch (a :class:`minitorch_jax.memory_format`; channels_last
     needs a 4-D tensor) and not applied."""
     _check_memory_format(memory_format, "contiguous", self.ndim)
     view = self._view
-    # a slice's layout is known exactly only once computed (stride(), is_contiguous()): until then it
-    # counts as contiguous, which spares computing its positions in a big root on every call
-    if view is not None and (not view.contiguous or (view.index is not None and not is_contiguous(self))):
+    if view is None:
+        return self
+    from .views import is_dense_view  # (views.py is imported after the op modules it tags)
+    if not is_dense_view(view, self.shape):
         return self.clone()
     return self
 

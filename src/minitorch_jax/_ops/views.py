@@ -38,6 +38,7 @@ from .._grad_mode import STATE
 from .._tensor import Tensor, _DataAlias, _wrap
 from . import _registry
 from ._registry import REGISTRY, commit_inplace, dispatch, register
+from .view_strides import chain_layout, is_dense, view_strides
 
 __all__ = ["ViewInfo", "VIEW_OPS"]
 
@@ -48,10 +49,9 @@ VIEW_OPS = ("_slice", "view", "view_as", "reshape", "reshape_as", "flatten", "ra
             "tensor_split", "hsplit", "vsplit", "dsplit", "split_with_sizes", "as_strided")
 # views whose elements may overlap (one root element seen at several positions)
 _MAY_OVERLAP = frozenset({"expand", "expand_as", "broadcast_to", "unfold", "as_strided"})
-# torch's reshape/flatten return a view only of a contiguous input; these steps keep one contiguous
-_CONTIGUOUS = frozenset({"_slice", "view", "view_as", "reshape", "reshape_as", "flatten", "ravel",
-                         "unflatten", "squeeze", "unsqueeze", "narrow", "select", "split", "chunk",
-                         "unbind", "tensor_split", "vsplit", "split_with_sizes"})
+# these keep a contiguous input contiguous; after any other, strides decide (view_strides.py)
+_CONTIGUOUS = frozenset({"view", "view_as", "reshape", "reshape_as", "flatten", "ravel", "unflatten",
+                         "squeeze", "unsqueeze"})
 _RESHAPES = frozenset({"reshape", "reshape_as", "flatten", "ravel", "view", "view_as"})
 # multi-output views torch refuses to write while they require grad (tensor_split/hsplit slice instead)
 _MULTI = frozenset({"split", "chunk", "unbind", "split_with_sizes"})
@@ -59,11 +59,13 @@ _MULTI = frozenset({"split", "chunk", "unbind", "split_with_sizes"})
 
 class ViewInfo:
     """How a view derives from its root (the tensor at the start of its chain of views): ``steps`` are
-    the ``(op, key, rest, kwargs, output_index)`` of the view ops applied to ``root``; ``arr`` is the
-    root's array when the view last read it; ``index`` (made on the first write) the flat position in
-    the root of each element of the view."""
+    the ``(op, key, rest, kwargs, output_index, output_shape)`` of the view ops applied to ``root``;
+    ``arr`` is the root's array when the view last read it; ``index`` (made on the first write) the
+    flat position in the root of each element of the view; ``contiguous`` whether torch would call the
+    view contiguous (None until worked out: see :func:`is_dense_view`); ``layout`` its strides and
+    offset, once worked out."""
 
-    __slots__ = ("_ref", "steps", "arr", "index", "contiguous")
+    __slots__ = ("_ref", "steps", "arr", "index", "contiguous", "layout")
 
     def __init__(self, root, steps, arr, contiguous):
         self._ref = _repeat(root).__next__ if isinstance(root, _DataAlias) else _WEAKREF(root)
@@ -71,6 +73,7 @@ class ViewInfo:
         self.arr = arr
         self.index = None
         self.contiguous = contiguous
+        self.layout = None
 
     @property
     def root(self):
@@ -114,39 +117,65 @@ def tag(op, key, parent, rest, kwargs, outs, multi) -> None:
             return
         root, steps, contiguous = parent, (), True
     else:
-        if name in _RESHAPES and not pinfo.contiguous:
-            if name not in _VIEW_ONLY:
-                return  # torch copies here: a reshape of a transposed/expanded view is not a view
-            _check_viewable(pinfo, parent.shape, outs[0].shape)
+        if name in _RESHAPES and not is_dense_view(pinfo, parent.shape):
+            lay = _strides(pinfo)  # (None: no elements, any shape views them)
+            if lay is not None and view_strides(parent.shape, lay[0], outs[0].shape) is None:
+                if name not in _VIEW_ONLY:
+                    return  # torch copies here: this reshape of a transposed/strided view is not a view
+                raise RuntimeError(_VIEW_ERROR)
         root, steps, contiguous = pinfo.root, pinfo.steps, pinfo.contiguous
         if root is _DEAD:  # the parent outlived its root: it is the root now
             unlink(parent)
             root, steps, contiguous = parent, (), True
-    contiguous = contiguous and name in _CONTIGUOUS
+    if name not in _CONTIGUOUS:
+        contiguous = None  # strided or not, depending on the shapes: worked out when it matters
     arr = root._data
     if not multi:
-        outs[0]._view = ViewInfo(root, steps + ((op, key, rest, kwargs, None),), arr, contiguous)
+        outs[0]._view = ViewInfo(root, steps + ((op, key, rest, kwargs, None, outs[0].shape),), arr,
+                                 contiguous)
         return
     for i, o in enumerate(outs):
-        o._view = ViewInfo(root, steps + ((op, key, rest, kwargs, i),), arr, contiguous)
+        o._view = ViewInfo(root, steps + ((op, key, rest, kwargs, i, o.shape),), arr, contiguous)
+
+
+def is_dense_view(info, shape) -> bool:
+    """Whether the view ``info`` describes (of ``shape``) is contiguous as torch counts it. Known
+    from the ops alone when they only regroup dimensions (``view``, ``flatten`` ...); otherwise from
+    its strides, worked out once and kept."""
+    dense = info.contiguous
+    if dense is None:
+        lay = _strides(info) if all(type(n) is int for n in shape) else None
+        dense = info.contiguous = lay is None or is_dense(shape, lay[0])
+    return dense
+
+
+def _strides(info):
+    """``(strides, offset)`` of the view ``info`` describes (None when it has no elements): from its
+    ops' shapes (view_strides.py), else from its positions in its root; kept on ``info``."""
+    lay = info.layout
+    if lay is None:
+        # the same chain comes back every step (x.transpose(1, 2).reshape(...) in each forward)
+        key = (info.arr.shape, tuple([(s[0], s[1], s[4], s[5]) for s in info.steps]))
+        try:
+            lay = _LAYOUTS.get(key)
+        except TypeError:  # an unhashable op argument
+            key = None
+        if lay is None:
+            lay = chain_layout(info.arr.shape, info.steps) or _layout_of(info) or ()
+            if key is not None:
+                if len(_LAYOUTS) >= 4096:
+                    _LAYOUTS.clear()
+                _LAYOUTS[key] = lay
+        info.layout = lay
+    return lay or None
+
+
+_LAYOUTS: dict = {}  # (root shape, steps) -> (strides, offset), or () for a view with no elements
 
 
 _VIEW_ONLY = frozenset({"view", "view_as"})  # never copy: torch raises where strides do not allow a view
 _VIEW_ERROR = ("view size is not compatible with input tensor's size and stride (at least one dimension "
                "spans across two contiguous subspaces). Use .reshape(...) instead.")
-
-
-def _check_viewable(info, shape, new_shape) -> None:
-    """torch's rule for ``view`` of a non-contiguous view (``info``, of ``shape``): raise its
-    RuntimeError unless ``new_shape`` can be expressed with strides over the same memory (only
-    dimensions that are contiguous with each other may be merged or split)."""
-    lay = _layout_of(info)
-    if lay is None:  # no elements
-        return
-    # (a size-1 dimension never stops a view)
-    kept = [(n, st) for n, st in zip(shape, lay[0]) if n != 1]
-    if not _strides_allow([n for n, _ in kept], [st for _, st in kept], new_shape):
-        raise RuntimeError(_VIEW_ERROR)
 
 
 def _positions(info):
@@ -155,33 +184,11 @@ def _positions(info):
     shape = info.arr.shape
     n = int(np.prod(shape, dtype=np.int64))
     idx = jnp.arange(n, dtype=jnp.int32 if n < 2 ** 31 else jnp.int64).reshape(shape)
-    for op, key, _rest, _kwargs, i in info.steps:
+    for op, key, _rest, _kwargs, i, _shape in info.steps:
         idx = op.forward(key)(idx)
         if i is not None:
             idx = idx[i]
     return idx
-
-
-def _strides_allow(shape, strides, new_shape) -> bool:
-    """Whether a tensor of ``shape``/``strides`` (no size-1 dimensions) can be viewed as ``new_shape``:
-    walking from the innermost dimension, each run of dimensions that are contiguous with each other
-    must be covered exactly by a run of the new dimensions."""
-    if not shape:
-        return True
-    v = len(new_shape) - 1
-    base = strides[-1]
-    numel = view_numel = 1
-    for d in range(len(shape) - 1, -1, -1):
-        numel *= shape[d]
-        if d == 0 or strides[d - 1] != numel * base:  # the end of a contiguous run
-            while v >= 0 and (view_numel < numel or new_shape[v] == 1):
-                view_numel *= new_shape[v]
-                v -= 1
-            if view_numel != numel:
-                return False
-            if d > 0:
-                base, numel, view_numel = strides[d - 1], 1, 1
-    return v == -1
 
 
 def layout(t):
@@ -243,7 +250,7 @@ def refresh(t) -> None:
         unlink(t)  # the root is gone, or was rebound to another shape (t_(), p.data = other)
         return
     new = root
-    for op, _key, rest, kwargs, i in info.steps:
+    for op, _key, rest, kwargs, i, _shape in info.steps:
         new = dispatch(op, [new], rest, kwargs)
         if i is not None:
             new = new[i]

@@ -16,7 +16,7 @@ import functools
 import jax.numpy as jnp
 
 from .. import _dtype, _grad_mode
-from .._autograd_graph import Node, edge_of
+from .._autograd_graph import Node, current_version, edge_of
 from .._tensor import Tensor, _wrap
 
 __all__ = ["Function", "FunctionCtx", "BackwardCFunction", "once_differentiable", "InplaceFunction"]
@@ -69,11 +69,11 @@ class FunctionCtx:
         if saved is None:
             return ()
         for idx, (t, v) in enumerate(zip(saved, self._saved_versions)):
-            if t is not None and t._version != v:
+            if t is not None and current_version(t) != v:
                 raise RuntimeError(
                     f"one of the variables needed for gradient computation has been modified by an "
                     f"inplace operation: [{t.dtype} {list(t.shape)}], which is saved tensor {idx} "
-                    f"of {self.name()}, is at version {t._version}; expected version {v} instead. "
+                    f"of {self.name()}, is at version {current_version(t)}; expected version {v} instead. "
                     "Hint: clone the tensor before modifying it in place, or modify a copy.")
         return saved
 
