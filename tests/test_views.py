@@ -547,3 +547,16 @@ def test_as_strided_of_a_view_sends_gradients_to_the_root_like_torch():
         (v.as_strided((3, 2), (5, 1)) ** 2).sum().backward()
         grads.append(x.grad.numpy())
     np.testing.assert_array_equal(grads[1], grads[0])
+
+
+def test_base_and_is_view_like_torch():
+    out = []
+    for L in LIBS:
+        a = L.arange(6.0)  # (kept alive: here a view whose root is freed becomes a tensor of its own)
+        x = a.view(2, 3)
+        out.append((x._base is a, x.view(-1)._base is a, x[0].t()._base is a, x.chunk(2, 1)[0]._base is a,
+                    (x + 1)._base, a._base, a._is_view(), x._is_view(), x.detach()._is_view(),
+                    x.t().contiguous()._is_view(), x[:, :2].reshape(-1)._is_view(),
+                    x[:1].reshape(-1)._is_view()))
+    assert out[1] == out[0]
+    assert out[0][:4] == (True,) * 4

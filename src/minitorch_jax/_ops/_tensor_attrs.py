@@ -255,6 +255,22 @@ def const_data_ptr(self) -> int:
     return data_ptr(self)
 
 
+def _base(self):
+    """The tensor this view was made from: the start of its chain of view ops, as torch's ``_base``
+    (``x[0].t()._base is x``); None for a tensor that is not a view, or whose base has been freed
+    (here a view does not keep its base alive)."""
+    info = self._view
+    if info is None:
+        return None
+    root = info.root
+    return None if root._data is None else root  # (a freed root reads as _DEAD, whose _data is None)
+
+
+def _is_view(self) -> bool:
+    """Whether ``self`` is a view of another tensor (``self._base is not None``)."""
+    return _base(self) is not None
+
+
 def to_dense(self, dtype=None, *, masked_grad=None) -> Tensor:
     """``self`` (tensors here are already dense), or ``self.to(dtype)`` when ``dtype`` is given."""
     return self if dtype is None else self.to(dtype)
@@ -274,6 +290,8 @@ ATTRIBUTES = {
     "itemsize": property(_itemsize, doc=_itemsize.__doc__),
     "layout": property(_layout, doc=_layout.__doc__),
     "output_nr": property(_output_nr, doc=_output_nr.__doc__),
+    "_base": property(_base, doc=_base.__doc__),
+    "_is_view": _is_view,
     **{name: _false(doc) for name, doc in _FLAGS.items()},
     **{f.__name__: f for f in (get_device, is_signed, is_inference, stride, storage_offset, dim_order,
                                data_ptr, const_data_ptr, pin_memory, is_pinned, share_memory_,

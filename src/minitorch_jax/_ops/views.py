@@ -52,6 +52,8 @@ _MAY_OVERLAP = frozenset({"expand", "expand_as", "broadcast_to", "unfold", "as_s
 # these keep a contiguous input contiguous; after any other, strides decide (view_strides.py)
 _CONTIGUOUS = frozenset({"view", "view_as", "reshape", "reshape_as", "flatten", "ravel", "unflatten",
                          "squeeze", "unsqueeze"})
+_BOXES = frozenset({"_slice", "narrow", "select", "split", "chunk", "unbind", "tensor_split", "vsplit",
+                    "split_with_sizes"})  # a box of their input
 _RESHAPES = frozenset({"reshape", "reshape_as", "flatten", "ravel", "view", "view_as"})
 # multi-output views torch refuses to write while they require grad (tensor_split/hsplit slice instead)
 _MULTI = frozenset({"split", "chunk", "unbind", "split_with_sizes"})
@@ -144,8 +146,12 @@ def is_dense_view(info, shape) -> bool:
     its strides, worked out once and kept."""
     dense = info.contiguous
     if dense is None:
-        lay = _strides(info) if all(type(n) is int for n in shape) else None
-        dense = info.contiguous = lay is None or is_dense(shape, lay[0])
+        if all(type(n) is int for n in shape):
+            lay = _strides(info)
+            dense = lay is None or is_dense(shape, lay[0])
+        else:  # a dynamic export dimension: no strides to compare; boxes count as contiguous
+            dense = all(s[0].name in _CONTIGUOUS or s[0].name in _BOXES for s in info.steps)
+        info.contiguous = dense
     return dense
 
 

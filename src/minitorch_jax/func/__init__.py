@@ -24,8 +24,8 @@ from .._autograd_graph import Node, edge_of
 from .._tensor import Tensor, _wrap
 
 __all__ = ["debug_unwrap", "functional_call", "functionalize", "grad", "grad_and_value", "hessian",
-           "jacfwd", "jacrev", "jvp", "linearize", "replace_all_batch_norm_modules_", "stack_module_state",
-           "vjp", "vmap"]
+           "jacfwd", "jacrev", "jvp", "linearize", "rearrange", "replace_all_batch_norm_modules_",
+           "stack_module_state", "vjp", "vmap"]
 
 
 def _is_tensor(x) -> bool:
@@ -536,3 +536,4 @@ from ._extra import (  # noqa: E402 - uses the helpers above
     replace_all_batch_norm_modules_,
     stack_module_state,
 )
+from ._rearrange import rearrange  # noqa: E402
