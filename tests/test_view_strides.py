@@ -98,12 +98,10 @@ def test_chain_strides_and_offset_are_torchs(chain):
     lay = _layout(vm)
     assert lay is not None, names
     strides, offset = lay
-    if vt.numel() > 0:
-        assert offset == vt.storage_offset(), names
-        got = [s for s, n in zip(strides, vt.shape) if n != 1]
-        want = [s for s, n in zip(vt.stride(), vt.shape) if n != 1]
-        assert got == want, (names, strides, vt.stride())
-    assert is_dense(tuple(vt.shape), strides) == vt.is_contiguous(), names
+    if vt.numel() > 0:  # (torch's strides of an empty view follow other rules)
+        assert (strides, offset) == (vt.stride(), vt.storage_offset()), names
+        assert (vm.stride(), vm.storage_offset()) == (vt.stride(), vt.storage_offset()), names
+    assert is_dense(tuple(vt.shape), strides) == vt.is_contiguous() == vm.is_contiguous(), names
 
 
 @given(chains(), st.integers(0, 3))

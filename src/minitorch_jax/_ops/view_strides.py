@@ -1,8 +1,9 @@
 """Strides of a view worked out from its chain of view ops, with no data touched.
 
-A view here records the view ops that lead from its root to it (:mod:`.views`). Its strides decide
-what ``reshape``, ``flatten``, ``contiguous`` and ``view`` do with it, as in torch: a view, a copy, or
-the "view size is not compatible" error. For torch's view ops (indexing with ints and slices,
+A view here records the view ops that lead from its root to it (:mod:`.views`). Its strides are what
+``stride()``, ``storage_offset()`` and ``is_contiguous()`` report, and they decide what ``reshape``,
+``flatten``, ``contiguous`` and ``view`` do with it, as in torch: a view, a copy, or the "view size is
+not compatible" error. For torch's view ops (indexing with ints and slices,
 ``narrow``, ``select``, the ``split`` family, ``view``/``reshape``/``flatten``, ``squeeze``,
 ``transpose``/``permute``/``movedim``, ``expand``, ``diagonal``, ``unfold``) the strides follow from
 the shapes by arithmetic: microseconds however large the root. A chain with another op
@@ -88,6 +89,24 @@ def _regroup(shape, strides, rest, kwargs, i, out_shape):
         return None
     st = view_strides(shape, strides, out_shape)
     return None if st is None else (st, 0)
+
+
+def _unsqueeze(shape, strides, rest, kwargs, i, out_shape):
+    d = _dim(_arg(rest, kwargs, 0, "dim", None), len(shape) + 1)
+    st = list(strides)
+    st.insert(d, strides[d] * shape[d] if d < len(shape) else 1)  # torch's stride for the new dim
+    return st, 0
+
+
+def _squeeze(shape, strides, rest, kwargs, i, out_shape):
+    dims = _arg(rest, kwargs, 0, "dim", None)
+    if dims is None:
+        drop = {d for d, n in enumerate(shape) if n == 1}
+    else:
+        dims = dims if isinstance(dims, (list, tuple)) else [dims]
+        drop = {d for d in (_dim(x, max(len(shape), 1)) for x in dims) if d < len(shape) and shape[d] == 1}
+    st = [s for d, s in enumerate(strides) if d not in drop]
+    return (st, 0) if len(st) == len(out_shape) else None
 
 
 def _arg(rest, kwargs, pos, name, default):
@@ -271,7 +290,8 @@ def _split_at(d_of):
 
 
 _RULES = {name: _regroup for name in ("view", "view_as", "reshape", "reshape_as", "flatten", "ravel",
-                                      "unflatten", "squeeze", "unsqueeze")}
+                                      "unflatten")}
+_RULES.update({"unsqueeze": _unsqueeze, "squeeze": _squeeze})
 _RULES.update({"_slice": _slice, "narrow": _narrow, "select": _select, "unbind": _unbind,
                "chunk": _chunk, "split": _split, "split_with_sizes": _split_with_sizes,
                "tensor_split": _tensor_split, "vsplit": _split_at(lambda n: 0),

@@ -199,17 +199,19 @@ def _positions(info):
 
 def layout(t):
     """``(strides, storage_offset)`` of view ``t`` as torch reports them for a view of a contiguous
-    root (in elements), or None when ``t`` is not a view of a live root. From the view's positions in
-    its root (computed once per view and kept for its writes); a size-1 dimension, which has no
-    neighbour to measure, gets the stride torch's ``unsqueeze`` gives it."""
+    root (in elements), or None when ``t`` is not a view of a live root. Worked out from its view
+    ops' shapes as torch does (view_strides.py); for a chain with ``as_strided``, measured from the
+    view's positions in its root, where a size-1 dimension, with no neighbour to measure, gets the
+    stride torch's ``unsqueeze`` gives it."""
     info = t._view
     if info is None or info.root is _DEAD:
         return None
-    return _layout_of(info)
+    return _strides(info)
 
 
 def _layout_of(info):
-    """``(strides, offset)`` of the view ``info`` describes, or None when it has no elements."""
+    """``(strides, offset)`` of the view ``info`` describes, measured from its positions in its root,
+    or None when it has no elements."""
     with jax.ensure_compile_time_eval():
         idx = _index_map(info)  # (kept for later writes) False when elements overlap: compute them anyway
         pos = np.asarray(_positions(info) if idx is False else idx)
