@@ -26,6 +26,7 @@ temporary alias into ``p``).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import sys
 import weakref
@@ -186,15 +187,35 @@ _VIEW_ERROR = ("view size is not compatible with input tensor's size and stride 
 
 def _positions(info):
     """The flat position in the root of each element of the view (an int array), overlapping views
-    included: the view ops run on an ``arange`` in the root's shape."""
+    included: ``offset + sum(index_d * stride_d)`` from the view's strides (one small program the size
+    of the view), or, for a chain with no stride rule (``as_strided``), the view ops run on an
+    ``arange`` in the root's shape."""
     shape = info.arr.shape
     n = int(np.prod(shape, dtype=np.int64))
-    idx = jnp.arange(n, dtype=jnp.int32 if n < 2 ** 31 else jnp.int64).reshape(shape)
+    dt = jnp.int32 if n < 2 ** 31 else jnp.int64
+    lay = info.layout or chain_layout(shape, info.steps)
+    if lay:
+        strides, offset = lay
+        return _strided_positions(tuple(info.steps[-1][5]), strides, dt)(offset)
+    idx = jnp.arange(n, dtype=dt).reshape(shape)
     for op, key, _rest, _kwargs, i, _shape in info.steps:
         idx = op.forward(key)(idx)
         if i is not None:
             idx = idx[i]
     return idx
+
+
+@functools.lru_cache(maxsize=512)
+def _strided_positions(shape, strides, dt):
+    """A compiled ``offset -> offset + sum_d(iota_d * strides[d])`` over ``shape`` (the offset is an
+    argument: ``cache[:, t]`` at a new ``t`` each step must not recompile)."""
+    def positions(offset):
+        idx = jnp.full(shape, offset, dt)
+        for d, st in enumerate(strides):
+            if shape[d] > 1 and st:
+                idx = idx + jax.lax.broadcasted_iota(dt, shape, d) * st
+        return idx
+    return jax.jit(positions)
 
 
 def layout(t):
