@@ -335,6 +335,23 @@ def test_bool_of_tensor_inside():
         cf(mt.ones(2))
 
 
+@pytest.mark.parametrize("name,f", [
+    ("boolean mask indexing", lambda x, m: x[m].mean()),  # the offending line
+    ("masked_select", lambda x, m: x.masked_select(m).sum()),
+    ("nonzero", lambda x, m: m.nonzero().float().sum()),
+])
+def test_data_dependent_shape_inside_names_the_line_and_fixed_shape_remedies(name, f):
+    x, m = mt.arange(5.0), mt.tensor([True, False, True, True, False])
+    with pytest.raises(mt.jit.JitError) as e:
+        mt.jit(f)(x, m)
+    msg = str(e.value)
+    assert f"{name}" in msg and "depends on the data" in msg and "test_jit.py" in msg
+    assert "mt.where(mask, x, 0)" in msg and "(x * mask).sum() / mask.sum()" in msg
+    assert "fallback='eager'" in msg
+    with pytest.warns(UserWarning, match="eagerly"):  # fallback='eager': the eager result
+        assert mt.jit(f, fallback="eager")(x, m).item() == pytest.approx(f(x, m).item())
+
+
 def test_fallback_eager_warns_once():
     def f(x):
         return x * 2 if float(x.sum()) > 0 else x

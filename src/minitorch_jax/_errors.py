@@ -32,6 +32,15 @@ class OpIndexError(MiniTorchError, IndexError):
     """An index or dim out of range."""
 
 
+class DataDependentShapeError(ShapeError):
+    """An op whose result's shape depends on the data (``t[mask]``, ``nonzero``, ``unique``) ran
+    while tracing, where the data is not known; ``op`` names it."""
+
+    def __init__(self, op: str, msg: str):
+        super().__init__(msg)
+        self.op = op
+
+
 class TracedValueError(RuntimeError):
     """A traced tensor's value was needed in Python (inside ``mt.jit``); ``kind`` says how
     ('bool', 'item', 'int', 'float', 'numpy', 'tolist', 'index')."""

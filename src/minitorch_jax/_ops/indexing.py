@@ -20,7 +20,7 @@ from jax import lax
 from jax.export import is_symbolic_dim
 
 from .. import _dtype, return_types
-from .._errors import DTypeError, OpIndexError, OpTypeError, OpValueError, ShapeError
+from .._errors import DataDependentShapeError, DTypeError, OpIndexError, OpTypeError, OpValueError, ShapeError
 from .._meta import is_meta_array
 from .._tensor import Tensor, _wrap
 from ._helpers import A, B, I, Sample, broadcast_check, broadcast_shape, norm_dim
@@ -66,8 +66,8 @@ def _concrete(a, op: str):
         raise ShapeError(f"{op}: the result's shape depends on the data, which a meta tensor does not "
                          "have")
     if h is None:
-        raise ShapeError(
-            f"{op}: the result's shape depends on the data, which is not known while tracing "
+        raise DataDependentShapeError(
+            op, f"{op}: the result's shape depends on the data, which is not known while tracing "
             "(mt.jit / mt.func transforms). Compute it outside the traced function, or use a "
             "fixed-shape form such as mt.where(mask, x, 0) or masked_fill.")
     return h

@@ -8,13 +8,13 @@ import os
 
 import jax
 
-from .._errors import TracedValueError
+from .._errors import DataDependentShapeError, TracedValueError
 
 __all__ = ["TRACE_ERRORS", "explain_trace_error", "user_frame"]
 
-TRACE_ERRORS = (TracedValueError, jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError,
-                jax.errors.TracerIntegerConversionError, jax.errors.TracerBoolConversionError,
-                jax.errors.NonConcreteBooleanIndexError)
+TRACE_ERRORS = (TracedValueError, DataDependentShapeError, jax.errors.ConcretizationTypeError,
+                jax.errors.TracerArrayConversionError, jax.errors.TracerIntegerConversionError,
+                jax.errors.TracerBoolConversionError, jax.errors.NonConcreteBooleanIndexError)
 
 _PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _JAX = os.path.dirname(os.path.dirname(os.path.abspath(jax.__file__)))
@@ -59,9 +59,18 @@ def _what(e: Exception) -> str:
         return "a tensor was used as a Python int (int(t), an index, a range bound)"
     if isinstance(e, jax.errors.TracerArrayConversionError):
         return "a tensor was converted to numpy (.numpy(), np.asarray(t), .tolist())"
+    if isinstance(e, DataDependentShapeError):
+        return (f"{e.op} gives a result whose shape depends on the data (t[mask], nonzero, unique, "
+                "masked_select)")
     if isinstance(e, jax.errors.NonConcreteBooleanIndexError):
         return "a boolean mask selects a data-dependent number of elements (t[mask], nonzero, masked_select)"
     return "a tensor's value was read in Python (.item(), float(t), .tolist(), print of a value)"
+
+
+_DATA_SHAPED = (DataDependentShapeError, jax.errors.NonConcreteBooleanIndexError)
+_SHAPE_REMEDY = ("  - keep the shape fixed: mt.where(mask, x, 0) or x.masked_fill(~mask, 0) instead of "
+                 "x[mask]; a masked mean as (x * mask).sum() / mask.sum(); a loss's ignore_index, or "
+                 "reduction='none' times the mask;\n")
 
 
 def explain_trace_error(name: str, e: Exception):
@@ -71,7 +80,8 @@ def explain_trace_error(name: str, e: Exception):
     loc = f" at {where[0]}:{where[1]}: `{where[2]}`" if where else ""
     msg = (f"mt.jit({name}): {_what(e)}{loc}.\n"
            "While a function is compiled its tensors have no values yet, so Python cannot branch on them "
-           "or convert them. Do one of:\n"
+           "or convert them, and no result's shape may depend on them. Do one of:\n"
+           f"{_SHAPE_REMEDY if isinstance(e, _DATA_SHAPED) else ''}"
            "  - keep it a tensor: mt.where(cond, a, b) instead of `if`, mt.cond / mt.while_loop / mt.scan "
            "for compiled control flow;\n"
            "  - make the value static: pass it as a Python number or list it in static_argnums;\n"
