@@ -144,7 +144,7 @@ def contiguous(self, memory_format=None) -> Tensor:
     if view is None:
         return self
     from .views import is_dense_view  # (views.py is imported after the op modules it tags)
-    if not is_dense_view(view, self.shape):
+    if not is_dense_view(view, self._data.shape):
         return self.clone()
     return self
 

@@ -12,6 +12,7 @@ the shapes by arithmetic: microseconds however large the root. A chain with anot
 
 from __future__ import annotations
 
+import functools
 import math
 
 from ._tensor_attrs import contiguous_strides
@@ -19,11 +20,12 @@ from ._tensor_attrs import contiguous_strides
 __all__ = ["chain_layout", "view_strides", "is_dense"]
 
 
+@functools.lru_cache(maxsize=4096)  # (the same reshapes come back every step)
 def view_strides(shape, strides, new_shape):
     """torch's rule for ``view``: the strides ``new_shape`` gets over the memory that ``shape``/
     ``strides`` describe, or None where no strides can express it (dimensions that are not contiguous
     with each other would have to merge). Size-1 dimensions never stop a view."""
-    new_shape = tuple(new_shape)
+    shape, strides, new_shape = tuple(shape), tuple(strides), tuple(new_shape)  # (not a Size: fast indexing)
     if math.prod(shape) == 0 or not shape:
         return contiguous_strides(new_shape) if math.prod(new_shape) == math.prod(shape) else None
     out = [0] * len(new_shape)
@@ -44,9 +46,11 @@ def view_strides(shape, strides, new_shape):
     return tuple(out) if v == -1 else None
 
 
+@functools.lru_cache(maxsize=4096)
 def is_dense(shape, strides) -> bool:
     """Whether ``shape``/``strides`` are row-major contiguous, size-1 dimensions skipped (torch's
     ``is_contiguous``)."""
+    shape = tuple(shape)
     if 0 in shape:
         return True
     want = 1
@@ -77,7 +81,7 @@ def chain_layout(root_shape, steps):
             return None
         if got is None:
             return None
-        strides, moved = got
+        strides, moved = tuple(got[0]), got[1]
         offset += moved
         shape = tuple(out_shape)
     return tuple(strides), offset

@@ -120,9 +120,9 @@ def tag(op, key, parent, rest, kwargs, outs, multi) -> None:
             return
         root, steps, contiguous = parent, (), True
     else:
-        if name in _RESHAPES and not is_dense_view(pinfo, parent.shape):
+        if name in _RESHAPES and not is_dense_view(pinfo, parent._data.shape):  # (plain tuples: fast)
             lay = _strides(pinfo)  # (None: no elements, any shape views them)
-            if lay is not None and view_strides(parent.shape, lay[0], outs[0].shape) is None:
+            if lay is not None and view_strides(parent._data.shape, lay[0], outs[0]._data.shape) is None:
                 if name not in _VIEW_ONLY:
                     return  # torch copies here: this reshape of a transposed/strided view is not a view
                 raise RuntimeError(_VIEW_ERROR)
@@ -134,11 +134,11 @@ def tag(op, key, parent, rest, kwargs, outs, multi) -> None:
         contiguous = None  # strided or not, depending on the shapes: worked out when it matters
     arr = root._data
     if not multi:
-        outs[0]._view = ViewInfo(root, steps + ((op, key, rest, kwargs, None, outs[0].shape),), arr,
+        outs[0]._view = ViewInfo(root, steps + ((op, key, rest, kwargs, None, outs[0]._data.shape),), arr,
                                  contiguous)
         return
     for i, o in enumerate(outs):
-        o._view = ViewInfo(root, steps + ((op, key, rest, kwargs, i, o.shape),), arr, contiguous)
+        o._view = ViewInfo(root, steps + ((op, key, rest, kwargs, i, o._data.shape),), arr, contiguous)
 
 
 def is_dense_view(info, shape) -> bool:
