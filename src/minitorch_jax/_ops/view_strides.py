@@ -13,8 +13,10 @@ the shapes by arithmetic: microseconds however large the root. A chain with anot
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 
+from ._helpers import norm_dim
 from ._tensor_attrs import contiguous_strides
 
 __all__ = ["chain_layout", "view_strides", "is_dense"]
@@ -89,14 +91,12 @@ def chain_layout(root_shape, steps):
 
 # ----- the rules: (shape, strides, rest, kwargs, i, out_shape) -> (strides, offset moved) or None ----
 def _regroup(shape, strides, rest, kwargs, i, out_shape):
-    if math.prod(out_shape) != math.prod(shape):  # view(dtype) of another item size
-        return None
-    st = view_strides(shape, strides, out_shape)
+    st = view_strides(shape, strides, out_shape)  # (None too for view(dtype) of another item size)
     return None if st is None else (st, 0)
 
 
 def _unsqueeze(shape, strides, rest, kwargs, i, out_shape):
-    d = _dim(_arg(rest, kwargs, 0, "dim", None), len(shape) + 1)
+    d = norm_dim(_arg(rest, kwargs, 0, "dim", None), len(shape) + 1)
     st = list(strides)
     st.insert(d, strides[d] * shape[d] if d < len(shape) else 1)  # torch's stride for the new dim
     return st, 0
@@ -108,7 +108,7 @@ def _squeeze(shape, strides, rest, kwargs, i, out_shape):
         drop = {d for d, n in enumerate(shape) if n == 1}
     else:
         dims = dims if isinstance(dims, (list, tuple)) else [dims]
-        drop = {d for d in (_dim(x, max(len(shape), 1)) for x in dims) if d < len(shape) and shape[d] == 1}
+        drop = {d for d in (norm_dim(x, len(shape)) for x in dims) if d < len(shape) and shape[d] == 1}
     st = [s for d, s in enumerate(strides) if d not in drop]
     return (st, 0) if len(st) == len(out_shape) else None
 
@@ -119,12 +119,7 @@ def _arg(rest, kwargs, pos, name, default):
     return kwargs.get(name, default)
 
 
-def _dim(d, ndim) -> int:
-    d = d.__index__()
-    return d + ndim if d < 0 else d
-
-
-def _box(shape, strides, d, start, out_shape, keep=True):
+def _box(strides, d, start, out_shape, keep=True):
     """A box along dim ``d`` from ``start`` (kept with its stride, or removed when ``keep`` is False)."""
     st = list(strides)
     offset = start * st[d]
@@ -155,20 +150,20 @@ def _slice(shape, strides, rest, kwargs, i, out_shape):
 
 
 def _narrow(shape, strides, rest, kwargs, i, out_shape):
-    d = _dim(_arg(rest, kwargs, 0, "dim", None), len(shape))
+    d = norm_dim(_arg(rest, kwargs, 0, "dim", None), len(shape))
     start = _arg(rest, kwargs, 1, "start", None).__index__()
-    return _box(shape, strides, d, start + shape[d] if start < 0 else start, out_shape)
+    return _box(strides, d, start + shape[d] if start < 0 else start, out_shape)
 
 
 def _select(shape, strides, rest, kwargs, i, out_shape):
-    d = _dim(_arg(rest, kwargs, 0, "dim", None), len(shape))
+    d = norm_dim(_arg(rest, kwargs, 0, "dim", None), len(shape))
     index = _arg(rest, kwargs, 1, "index", None).__index__()
-    return _box(shape, strides, d, index + shape[d] if index < 0 else index, out_shape, keep=False)
+    return _box(strides, d, index + shape[d] if index < 0 else index, out_shape, keep=False)
 
 
 def _unbind(shape, strides, rest, kwargs, i, out_shape):
-    d = _dim(_arg(rest, kwargs, 0, "dim", 0), len(shape))
-    return _box(shape, strides, d, i, out_shape, keep=False)
+    d = norm_dim(_arg(rest, kwargs, 0, "dim", 0), len(shape))
+    return _box(strides, d, i, out_shape, keep=False)
 
 
 def _pieces(dim_pos):
@@ -176,18 +171,10 @@ def _pieces(dim_pos):
     kwargs)`` gives where each piece begins."""
     def wrap(starts):
         def rule(shape, strides, rest, kwargs, i, out_shape):
-            d = _dim(_arg(rest, kwargs, dim_pos, "dim", 0), len(shape))
-            return _box(shape, strides, d, starts(shape[d], rest, kwargs)[i], out_shape)
+            d = norm_dim(_arg(rest, kwargs, dim_pos, "dim", 0), len(shape))
+            return _box(strides, d, starts(shape[d], rest, kwargs)[i], out_shape)
         return rule
     return wrap
-
-
-def _cumulative(sizes):
-    out, at = [], 0
-    for s in sizes:
-        out.append(at)
-        at += s
-    return out
 
 
 @_pieces(1)
@@ -201,13 +188,13 @@ def _chunk(n, rest, kwargs):
 def _split(n, rest, kwargs):
     arg = _arg(rest, kwargs, 0, "split_size_or_sections", None)
     if isinstance(arg, (list, tuple)):
-        return _cumulative(arg)
+        return list(itertools.accumulate(arg, initial=0))
     return list(range(0, max(n, 1), arg)) if arg else [0]
 
 
 @_pieces(1)
 def _split_with_sizes(n, rest, kwargs):
-    return _cumulative(_arg(rest, kwargs, 0, "split_sizes", None))
+    return list(itertools.accumulate(_arg(rest, kwargs, 0, "split_sizes", None), initial=0))
 
 
 def _section_starts(n, arg):
@@ -220,8 +207,8 @@ def _section_starts(n, arg):
 def _tensor_split(shape, strides, rest, kwargs, i, out_shape):
     arg = next(a for a in (_arg(rest, kwargs, 0, "indices_or_sections", None), kwargs.get("sections"),
                            kwargs.get("indices"), 1) if a is not None)
-    d = _dim(_arg(rest, kwargs, 1, "dim", 0), len(shape))
-    return _box(shape, strides, d, _section_starts(shape[d], arg)[i], out_shape)
+    d = norm_dim(_arg(rest, kwargs, 1, "dim", 0), len(shape))
+    return _box(strides, d, _section_starts(shape[d], arg)[i], out_shape)
 
 
 def _permuted(strides, perm):
@@ -234,8 +221,8 @@ def _transpose(shape, strides, rest, kwargs, i, out_shape):
     n = len(shape)
     if n < 2 and not rest:  # t() of a 0-d or 1-d tensor
         return list(strides), 0
-    a = _dim(_arg(rest, kwargs, 0, "dim0", -2), n)
-    b = _dim(_arg(rest, kwargs, 1, "dim1", -1), n)
+    a = norm_dim(_arg(rest, kwargs, 0, "dim0", -2), n)
+    b = norm_dim(_arg(rest, kwargs, 1, "dim1", -1), n)
     perm = list(range(n))
     perm[a], perm[b] = b, a
     return _permuted(strides, perm)
@@ -243,14 +230,14 @@ def _transpose(shape, strides, rest, kwargs, i, out_shape):
 
 def _permute(shape, strides, rest, kwargs, i, out_shape):
     dims = rest[0] if len(rest) == 1 and isinstance(rest[0], (list, tuple)) else rest or kwargs["dims"]
-    return _permuted(strides, [_dim(d, len(shape)) for d in dims])
+    return _permuted(strides, [norm_dim(d, len(shape)) for d in dims])
 
 
 def _movedim(shape, strides, rest, kwargs, i, out_shape):
     n = len(shape)
     src, dst = _arg(rest, kwargs, 0, "source", None), _arg(rest, kwargs, 1, "destination", None)
-    src = [_dim(d, n) for d in (src if isinstance(src, (list, tuple)) else [src])]
-    dst = [_dim(d, n) for d in (dst if isinstance(dst, (list, tuple)) else [dst])]
+    src = [norm_dim(d, n) for d in (src if isinstance(src, (list, tuple)) else [src])]
+    dst = [norm_dim(d, n) for d in (dst if isinstance(dst, (list, tuple)) else [dst])]
     perm = [d for d in range(n) if d not in src]
     for to, frm in sorted(zip(dst, src)):
         perm.insert(to, frm)
@@ -267,8 +254,8 @@ def _expand(shape, strides, rest, kwargs, i, out_shape):
 def _diagonal(shape, strides, rest, kwargs, i, out_shape):
     n = len(shape)
     offset = _arg(rest, kwargs, 0, "offset", 0)
-    a = _dim(_arg(rest, kwargs, 1, "dim1", 0), n)
-    b = _dim(_arg(rest, kwargs, 2, "dim2", 1), n)
+    a = norm_dim(_arg(rest, kwargs, 1, "dim1", 0), n)
+    b = norm_dim(_arg(rest, kwargs, 2, "dim2", 1), n)
     moved = offset * strides[b] if offset >= 0 else -offset * strides[a]
     if out_shape[-1] == 0:
         moved = 0
@@ -277,7 +264,7 @@ def _diagonal(shape, strides, rest, kwargs, i, out_shape):
 
 
 def _unfold(shape, strides, rest, kwargs, i, out_shape):
-    d = _dim(_arg(rest, kwargs, 0, "dimension", None), max(len(shape), 1))
+    d = norm_dim(_arg(rest, kwargs, 0, "dimension", None), len(shape))
     step = _arg(rest, kwargs, 2, "step", None)
     if not shape:
         return [1], 0
@@ -289,7 +276,7 @@ def _unfold(shape, strides, rest, kwargs, i, out_shape):
 def _split_at(d_of):
     def rule(shape, strides, rest, kwargs, i, out_shape):
         d = d_of(len(shape))
-        return _box(shape, strides, d, _section_starts(shape[d], rest[0])[i], out_shape)
+        return _box(strides, d, _section_starts(shape[d], rest[0])[i], out_shape)
     return rule
 
 

@@ -161,23 +161,28 @@ def _strides(info):
     ops' shapes (view_strides.py), else from its positions in its root; kept on ``info``."""
     lay = info.layout
     if lay is None:
-        # the same chain comes back every step (x.transpose(1, 2).reshape(...) in each forward)
-        key = (info.arr.shape, tuple([(s[0], s[1], s[4], s[5]) for s in info.steps]))
-        try:
-            lay = _LAYOUTS.get(key)
-        except TypeError:  # an unhashable op argument
-            key = None
-        if lay is None:
-            lay = chain_layout(info.arr.shape, info.steps) or _layout_of(info) or ()
-            if key is not None:
-                if len(_LAYOUTS) >= 4096:
-                    _LAYOUTS.clear()
-                _LAYOUTS[key] = lay
-        info.layout = lay
+        lay = info.layout = _chain_strides(info) or _layout_of(info) or ()
     return lay or None
 
 
-_LAYOUTS: dict = {}  # (root shape, steps) -> (strides, offset), or () for a view with no elements
+def _chain_strides(info):
+    """``(strides, offset)`` from the view ops' shapes (``chain_layout``), or None where a step has no
+    rule; cached per chain: the same one comes back every step (``x.transpose(1, 2).reshape(...)``)."""
+    key = (info.arr.shape, tuple([(s[0], s[1], s[4], s[5]) for s in info.steps]))
+    try:
+        lay = _LAYOUTS.get(key)
+    except TypeError:  # an unhashable op argument
+        return chain_layout(info.arr.shape, info.steps)
+    if lay is None:
+        lay = chain_layout(info.arr.shape, info.steps)
+        if lay is not None:
+            if len(_LAYOUTS) >= 4096:
+                _LAYOUTS.clear()
+            _LAYOUTS[key] = lay
+    return lay
+
+
+_LAYOUTS: dict = {}  # (root shape, view steps) -> (strides, offset)
 
 
 _VIEW_ONLY = frozenset({"view", "view_as"})  # never copy: torch raises where strides do not allow a view
@@ -193,7 +198,7 @@ def _positions(info):
     shape = info.arr.shape
     n = int(np.prod(shape, dtype=np.int64))
     dt = jnp.int32 if n < 2 ** 31 else jnp.int64
-    lay = info.layout or chain_layout(shape, info.steps)
+    lay = info.layout or _chain_strides(info)
     if lay:
         strides, offset = lay
         return _strided_positions(tuple(info.steps[-1][5]), strides, dt)(offset)
