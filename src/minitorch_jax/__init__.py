@@ -109,6 +109,7 @@ from . import (  # noqa: E402  (built on the ops above)
     library,
     masked,
     mps,
+    multiprocessing,
     nn,
     onnx,
     ops,

@@ -12,15 +12,55 @@ import types
 
 from ._compare import CompareResult, compare
 from ._compiled import CompiledFunction, JitError, RecompileError
-from ._export import LoadedFunction, TracedFunction, load, save, trace
+from ._export import LoadedFunction, TracedFunction, load, save, trace, trace_module
 from ._module import OptimizedModule
 from ._placeholder import Deferred, placeholder
+from ._script import (
+    RecursiveScriptModule,
+    ScriptFunction,
+    ScriptModule,
+    freeze,
+    optimize_for_inference,
+    script,
+)
 from ._switch import disable, enable, get_stance, is_enabled, set_enabled, set_stance
+from ._torchscript import (
+    Attribute,
+    Error,
+    Final,
+    ScriptWarning,
+    TracerWarning,
+    annotate,
+    enable_onednn_fusion,
+    export,
+    fork,
+    fuser,
+    ignore,
+    interface,
+    is_scripting,
+    is_tracing,
+    onednn_fusion_enabled,
+    optimized_execution,
+    script_if_tracing,
+    script_method,
+    set_fusion_strategy,
+    strict_fusion,
+    unused,
+    wait,
+)
+from ._torchscript import isinstance as _ts_isinstance
 
 __all__ = ["jit", "compile", "placeholder", "Deferred", "trace", "save", "load", "TracedFunction",
            "LoadedFunction", "CompiledFunction", "OptimizedModule", "JitError", "RecompileError",
            "set_enabled", "compare", "CompareResult",
-           "is_enabled", "disable", "enable", "set_stance", "get_stance"]
+           "is_enabled", "disable", "enable", "set_stance", "get_stance",
+           # torch.jit's scripting API and TorchScript annotations (see _script.py, _torchscript.py)
+           "script", "ScriptModule", "RecursiveScriptModule", "ScriptFunction", "freeze",
+           "optimize_for_inference", "trace_module", "ignore", "unused", "export", "interface",
+           "script_if_tracing", "script_method", "is_scripting", "is_tracing", "annotate", "isinstance",
+           "Final", "Attribute", "Error", "TracerWarning", "ScriptWarning", "fork", "wait",
+           "optimized_execution", "fuser", "set_fusion_strategy", "strict_fusion", "enable_onednn_fusion",
+           "onednn_fusion_enabled"]
 
 
 def jit(fn=None, *, enabled=None, fallback: str = "error", donate: bool = True, static_argnums=(),
@@ -75,3 +115,5 @@ class _JitModule(types.ModuleType):
 
 
 sys.modules[__name__].__class__ = _JitModule
+# torch.jit.isinstance: bound last, so the functions above still see the builtin
+globals()["isinstance"] = _ts_isinstance

@@ -26,8 +26,9 @@ from .._grad_mode import STATE
 from .._tensor import Tensor, _wrap
 from . import _capture
 from ._compiled import CompiledFunction, JitError, _flatten_args, _Leaked
+from ._torchscript import tracing
 
-__all__ = ["trace", "save", "load", "TracedFunction", "LoadedFunction"]
+__all__ = ["trace", "trace_module", "save", "load", "TracedFunction", "LoadedFunction"]
 
 _FORMAT = "minitorch_jax.jit.program/1"
 
@@ -125,7 +126,8 @@ class TracedFunction:
         return {p: _wrap(a) for p, a in zip(self.state_paths, data)}
 
 
-def trace(fn, example_inputs, *, dynamic_batch: bool = False, check_trace: bool = True):
+def trace(fn, example_inputs, *, dynamic_batch: bool = False, check_trace: bool = True,
+          _run_first: bool = True):
     """Run ``fn`` once on ``example_inputs`` and record it as one program with its state.
 
     Args:
@@ -141,7 +143,13 @@ def trace(fn, example_inputs, *, dynamic_batch: bool = False, check_trace: bool 
     for i, a in enumerate(args):
         if not isinstance(a, Tensor) or hasattr(type(a), "_flatten"):
             raise TypeError(f"mt.jit.trace: example input {i} is a {type(a).__name__}; pass (dense) Tensors")
-    fn(*args)  # run once: creates gradients and lazily created state, as torch.jit.trace runs fn
+    with tracing():
+        return _trace(fn, args, dynamic_batch, _run_first)
+
+
+def _trace(fn, args, dynamic_batch, run_first):
+    if run_first:  # run once: creates gradients and lazily created state, as torch.jit.trace runs fn
+        fn(*args)
     name = getattr(fn, "__qualname__", None) or type(fn).__name__
     cf = CompiledFunction(fn, donate=False, name=name)
     cap = _capture.discover(_capture.roots_of(fn, args, {}))
@@ -180,6 +188,21 @@ def trace(fn, example_inputs, *, dynamic_batch: bool = False, check_trace: bool 
     return TracedFunction(name, exported, jaxpr, arg_meta, out_spec, full_state, list(cap.paths))
 
 
+def trace_module(mod, inputs: dict, **kwargs) -> TracedFunction:
+    """``torch.jit.trace_module``: trace ``mod``'s ``forward`` on ``inputs['forward']`` (see :func:`trace`).
+
+    Raises:
+        ValueError: ``inputs`` names a method other than ``forward`` (one program per trace here).
+    """
+    if not isinstance(inputs, dict) or "forward" not in inputs:
+        raise ValueError("mt.jit.trace_module: inputs must be a dict {'forward': example_inputs}")
+    other = sorted(set(inputs) - {"forward"})
+    if other:
+        raise ValueError(f"mt.jit.trace_module: only 'forward' can be traced here, got methods {other}; "
+                         "trace each method with mt.jit.trace(getattr(mod, name), example_inputs)")
+    return trace(mod, inputs["forward"], **kwargs)
+
+
 def _array_bytes(a) -> tuple:
     arr = np.asarray(a)
     return arr.tobytes(), {"shape": list(arr.shape), "dtype": jnp.dtype(arr.dtype).name}
@@ -190,7 +213,12 @@ def save(traced: TracedFunction, f) -> None:
 
     A path is written atomically (temporary file, fsync, rename)."""
     if not isinstance(traced, TracedFunction):
-        raise TypeError(f"mt.jit.save: expected the result of mt.jit.trace, got {type(traced).__name__}")
+        from ._script import ScriptFunction, ScriptModule
+        if isinstance(traced, (ScriptModule, ScriptFunction)):  # torch.jit.save(torch.jit.script(m), f)
+            traced.save(f)
+            return
+        raise TypeError(f"mt.jit.save: expected the result of mt.jit.trace or mt.jit.script, got "
+                        f"{type(traced).__name__}")
     try:
         program = traced.exported.serialize()
     except ImportError as e:  # pragma: no cover - flatbuffers is a dependency
