@@ -317,3 +317,16 @@ def test_deprecated_parts_warn_like_torch():
 def test_save_rejects_other_objects():
     with pytest.raises(TypeError, match="mt.jit.trace or mt.jit.script"):
         mt.jit.save(mt.nn.Linear(2, 2), io.BytesIO())
+
+
+def test_traced_save_method_like_torchs_traced_module(tmp_path):
+    model = mt.nn.Sequential(mt.nn.Linear(3, 2), mt.nn.ReLU())
+    x = mt.randn(4, 3)
+    traced = mt.jit.trace(model, (x,))
+    traced.save(tmp_path / "t.pt")
+    loaded = mt.jit.load(tmp_path / "t.pt")
+    np.testing.assert_allclose(loaded(x).numpy(), model(x).detach().numpy(), rtol=1e-6)
+    buf = io.BytesIO()
+    loaded.save(buf)  # a loaded program saves again
+    buf.seek(0)
+    np.testing.assert_allclose(mt.jit.load(buf)(x).numpy(), model(x).detach().numpy(), rtol=1e-6)

@@ -120,6 +120,11 @@ class TracedFunction:
         self._state = new_state
         return _out_from_json(self.out_spec, iter(_wrap(o) for o in outs))
 
+    def save(self, f) -> None:
+        """Write this program to the path or binary file ``f`` (``traced.save(path)``, as torch's traced
+        modules do; the same as :func:`save`)."""
+        save(self, f)
+
     def state_dict(self) -> dict:
         """The program's current state tensors, by path (``model.0.weight``, ``opt.state[0]['exp_avg']``)."""
         data = self._state[0][0]
