@@ -7,6 +7,7 @@ program each, with automatic state capture, guards, and a switch to turn it all 
 
 from __future__ import annotations
 
+import builtins
 import sys
 import types
 
@@ -90,7 +91,7 @@ def jit(fn=None, *, enabled=None, fallback: str = "error", donate: bool = True, 
     if fn is None:
         return lambda f: jit(f, **opts)
     from ..nn.modules.module import Module
-    if isinstance(fn, Module):
+    if builtins.isinstance(fn, Module):  # (this module's own `isinstance` is torch.jit.isinstance)
         return OptimizedModule(fn, **opts)
     return CompiledFunction(fn, **opts)
 
@@ -115,5 +116,5 @@ class _JitModule(types.ModuleType):
 
 
 sys.modules[__name__].__class__ = _JitModule
-# torch.jit.isinstance: bound last, so the functions above still see the builtin
+# torch.jit.isinstance (this module's code calls builtins.isinstance by name)
 globals()["isinstance"] = _ts_isinstance
