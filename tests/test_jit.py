@@ -829,3 +829,40 @@ def test_in_place_relu_on_the_input_of_a_compiled_module():
         assert x.tolist() == [0.0, 2.0, 0.0]
         np.testing.assert_allclose(y.detach().numpy(), m(mt.tensor([0.0, 2.0, 0.0])).detach().numpy(),
                                    rtol=1e-6)
+
+
+def test_freezing_a_parameter_between_calls_retraces_and_matches_eager():
+    """requires_grad of captured tensors is a guard: a layer frozen (or unfrozen) between calls of a
+    compiled step is neither updated nor given a .grad, as eagerly."""
+
+    def run(jit):
+        mt.manual_seed(0)
+        m = mt.nn.Sequential(mt.nn.Linear(4, 8), mt.nn.ReLU(), mt.nn.Linear(8, 2))
+        opt = mt.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = ((m(x) - y) ** 2).mean()
+            loss.backward()
+            opt.step()
+            return loss
+
+        f = mt.jit(step) if jit else step
+        x, y = mt.randn(5, 4), mt.randn(5, 2)
+        seen = []
+        for i in range(6):
+            if i == 2:
+                m[0].weight.requires_grad_(False)
+            if i == 4:
+                m[0].weight.requires_grad_(True)
+            loss = f(x, y).item()
+            g = m[0].weight.grad
+            seen.append((loss, None if g is None else g.sum().item(), m[0].weight.sum().item()))
+        return seen, f
+
+    want, _ = run(False)
+    got, f = run(True)
+    for (lw, gw, ww), (lg, gg, wg) in zip(want, got):
+        assert lg == pytest.approx(lw, abs=1e-5) and wg == pytest.approx(ww, abs=1e-5)
+        assert (gw is None) == (gg is None) and (gw is None or gg == pytest.approx(gw, abs=1e-5))
+    assert "requires_grad of captured tensors changed" in f.explain()

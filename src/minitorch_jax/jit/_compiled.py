@@ -45,6 +45,7 @@ __all__ = ["CompiledFunction", "JitError", "RecompileError"]
 warnings.filterwarnings("ignore", message="Some donated buffers were not usable")
 
 _TRAINING = operator.attrgetter("training")
+_REQUIRES_GRAD = operator.attrgetter("requires_grad")
 _TRACE_LOCK = threading.RLock()  # tracing swaps tracers into shared objects: one trace at a time
 
 
@@ -67,7 +68,8 @@ _ALIASES = (_DataAlias, _DetachedAlias)  # (a .detach() argument is rebuilt as a
 
 
 def _bump_versions(tensors) -> None:
-    _consume(map(_SET_VERSION, tensors, map((1).__add__, map(_GET_VERSION, tensors))))
+    for t in tensors:  # (a plain loop beats map/attrgetter chains here)
+        t._version += 1
 
 
 class JitError(RuntimeError):
@@ -92,7 +94,7 @@ class _Entry:
     """One compiled program and what it needs at call time."""
 
     __slots__ = ("fn", "kind", "out_tree", "out_grad", "diff_idx", "diff_args", "eager", "reason",
-                 "compile_time", "arg_grads", "arg_muts", "grad_mask", "modes_after")
+                 "compile_time", "arg_grads", "arg_muts", "grad_mask", "modes_after", "grad_split")
 
     def __init__(self, reason):
         self.fn = None
@@ -108,6 +110,7 @@ class _Entry:
         self.arg_muts = ()  # argument positions a call changes in place (returned last)
         self.grad_mask = ()  # per captured tensor: does the step return a .grad for it
         self.modes_after = None  # training flags the function leaves its modules in (model.train() inside)
+        self.grad_split = None  # (captured tensor list, those with a returned .grad, those without)
 
 
 def _flatten_args(args, kwargs, static_argnums):
@@ -403,7 +406,8 @@ class CompiledFunction:
         training = tuple(map(_TRAINING, cap.guarded))
         avals = tuple([(a.shape, a.dtype) for a in dyn])
         modes = (STATE.grad, _AUTOCAST[0])
-        return (spec, modes, _dtype._default[0].name, training, hp_static, cap.sig, avals)
+        requires = tuple(map(_REQUIRES_GRAD, cap.tensors))  # a frozen (or unfrozen) parameter retraces
+        return (spec, modes, _dtype._default[0].name, training, hp_static, cap.sig, avals, requires)
 
     def _call(self, args, kwargs):
         cap = self._capture(args, kwargs)
@@ -429,7 +433,7 @@ class CompiledFunction:
         names = ("argument structure/static values", "grad mode or autocast", "default dtype",
                  "module training flags",
                  "optimizer hyperparameters (non-float or zero values)", "captured state (tensors added or "
-                 "removed)", "argument shapes/dtypes")
+                 "removed)", "argument shapes/dtypes", "requires_grad of captured tensors")
         diffs = set()
         for old in self._cache:
             diffs.update(names[i] for i in range(len(names)) if old[i] != key[i])
@@ -712,6 +716,7 @@ class CompiledFunction:
             if entry.kind == "step":
                 entry.arg_grads = self._arg_grads
                 entry.grad_mask = self._grad_mask
+                entry.grad_split = None
             if entry.kind == "diff":
                 entry.out_grad = meta[2]
             if not first:
@@ -752,7 +757,11 @@ class CompiledFunction:
     def _write_grads(entry, tensors, grads):
         """Set ``.grad`` of the captured tensors from a step's outputs (None where it returned none)."""
         mask = entry.grad_mask
-        with_grad = list(compress(tensors, mask))
+        split = entry.grad_split
+        if split is None or split[0] is not tensors:  # per capture: which tensors the step returns .grad for
+            split = entry.grad_split = (tensors, list(compress(tensors, mask)),
+                                        list(compress(tensors, map(operator.not_, mask))))
+        _, with_grad, without = split
         holders = list(map(_GET_GRAD, with_grad))
         if any(map(_IS_NONE, holders)):  # a first gradient for some: new grad tensors there
             for t, h, g in zip(with_grad, holders, compress(grads, mask)):
@@ -764,7 +773,6 @@ class CompiledFunction:
         else:
             _consume(map(_SET_DATA, holders, compress(grads, mask)))
             _bump_versions(holders)
-        without = list(compress(tensors, map(operator.not_, mask)))
         if not all(map(_IS_NONE, map(_GET_GRAD, without))):  # the step set these gradients to None
             for t in without:
                 t._grad = None
