@@ -866,3 +866,27 @@ def test_freezing_a_parameter_between_calls_retraces_and_matches_eager():
         assert lg == pytest.approx(lw, abs=1e-5) and wg == pytest.approx(ww, abs=1e-5)
         assert (gw is None) == (gg is None) and (gw is None or gg == pytest.approx(gw, abs=1e-5))
     assert "requires_grad of captured tensors changed" in f.explain()
+
+
+def test_changing_matmul_precision_between_calls_recompiles():
+    """The float32 matmul precision is baked into a program's matmuls: changing it is a guard."""
+    w = mt.randn(8, 8)
+
+    @mt.jit
+    def f(x):
+        return x @ w
+
+    x = mt.randn(4, 8)
+    before = mt.get_float32_matmul_precision()
+    try:
+        f(x)
+        f(x)
+        assert f.num_compiles == 1
+        mt.set_float32_matmul_precision("medium")
+        f(x)
+        assert f.num_compiles == 2
+        assert "matmul precision changed" in f.explain()
+    finally:
+        mt.set_float32_matmul_precision(before)
+    f(x)
+    assert f.num_compiles == 2  # back to the first program

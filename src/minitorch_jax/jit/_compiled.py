@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _autocast_state, _autograd_graph, _dtype, _random, _state_version
+from .. import _autocast_state, _autograd_graph, _dtype, _precision, _random, _state_version
 from .._autograd_graph import Node, accumulate_node
 from .._donation import ref_counts, unshared_count
 from .._errors import MiniTorchError, drop_jax_note
@@ -57,6 +57,7 @@ TRACING = _Tracing()  # > 0 while a compiled function's Python runs under a jax 
 _INSTANCES: weakref.WeakSet = weakref.WeakSet()  # every CompiledFunction (mt.compiler.reset)
 _Tracer = jax.core.Tracer
 _AUTOCAST = _autocast_state.STATE
+_PRECISION = _precision.KEY  # mt.set_float32_matmul_precision: baked into a program's matmuls
 _GET_GRAD = operator.attrgetter("_grad")
 _GET_DATA = operator.attrgetter("_data")
 _SET_DATA = Tensor._data.__set__
@@ -405,7 +406,7 @@ class CompiledFunction:
         hp_static = tuple([get(g) for g, get in cap.hp_getters])
         training = tuple(map(_TRAINING, cap.guarded))
         avals = tuple([(a.shape, a.dtype) for a in dyn])
-        modes = (STATE.grad, _AUTOCAST[0])
+        modes = (STATE.grad, _AUTOCAST[0], _PRECISION[0])
         requires = tuple(map(_REQUIRES_GRAD, cap.tensors))  # a frozen (or unfrozen) parameter retraces
         return (spec, modes, _dtype._default[0].name, training, hp_static, cap.sig, avals, requires)
 
@@ -430,8 +431,8 @@ class CompiledFunction:
     def _reason(self, key) -> str:
         if not self._cache:
             return "first call"
-        names = ("argument structure/static values", "grad mode or autocast", "default dtype",
-                 "module training flags",
+        names = ("argument structure/static values", "grad mode, autocast or matmul precision",
+                 "default dtype", "module training flags",
                  "optimizer hyperparameters (non-float or zero values)", "captured state (tensors added or "
                  "removed)", "argument shapes/dtypes", "requires_grad of captured tensors")
         diffs = set()
