@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import io
 import subprocess
 import sys
@@ -330,3 +331,20 @@ def test_traced_save_method_like_torchs_traced_module(tmp_path):
     loaded.save(buf)  # a loaded program saves again
     buf.seek(0)
     np.testing.assert_allclose(mt.jit.load(buf)(x).numpy(), model(x).detach().numpy(), rtol=1e-6)
+
+
+def test_scripted_containers_index_and_deepcopy_like_torch():
+    m = mt.nn.Sequential(mt.nn.Linear(3, 4), mt.nn.BatchNorm1d(4), mt.nn.ReLU())
+    t = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.ReLU())
+    s, st = mt.jit.script(m), torch.jit.script(t)
+    assert len(s) == len(st) == 3 and s[0] is m[0] and [type(c).__name__ for c in s][-1] == "ReLU"
+    assert bool(mt.jit.script(mt.nn.Linear(2, 2))) and bool(torch.jit.script(torch.nn.Linear(2, 2)))
+    x = mt.randn(5, 3)
+    s(x)
+    c = copy.deepcopy(s)
+    assert isinstance(c, mt.jit.RecursiveScriptModule) and c[0].weight is not m[0].weight
+    np.testing.assert_allclose(c(x).detach().numpy(), s(x).detach().numpy(), rtol=1e-5, atol=1e-6)
+    with mt.no_grad():
+        c[0].weight.zero_()  # the copy has weights of its own
+    assert not mt.equal(c[0].weight, m[0].weight)
+    assert len(list(s.modules())) == len(list(st.modules()))

@@ -125,6 +125,26 @@ class RecursiveScriptModule(ScriptModule):
         object.__setattr__(self, "training", mode)
         return self
 
+    # containers (Sequential, ModuleList, ModuleDict) index, iterate and measure as the original
+    def __getitem__(self, idx):
+        return self._script_orig[idx]
+
+    def __len__(self) -> int:
+        return len(self._script_orig)
+
+    def __iter__(self):
+        return iter(self._script_orig)
+
+    def __contains__(self, item) -> bool:
+        return item in self._script_orig
+
+    def __bool__(self) -> bool:  # (not __len__: a scripted Linear is truthy)
+        return True
+
+    def __deepcopy__(self, memo):
+        """A scripted copy of a deep copy of the original module (new parameters, new programs)."""
+        return RecursiveScriptModule(copy.deepcopy(self._script_orig, memo))
+
     @property
     def code(self) -> str:
         """The Python source of the scripted module's ``forward``."""
