@@ -61,8 +61,6 @@ _PRECISION = _precision.KEY  # mt.set_float32_matmul_precision: baked into a pro
 _GET_GRAD = operator.attrgetter("_grad")
 _GET_DATA = operator.attrgetter("_data")
 _SET_DATA = Tensor._data.__set__
-_GET_VERSION = operator.attrgetter("_version")
-_SET_VERSION = Tensor._version.__set__
 _IS_NONE = partial(operator.is_, None)  # (not `None in xs`: that would call Tensor.__eq__)
 _consume = deque(maxlen=0).extend  # runs an iterator to its end at C speed
 _ALIASES = (_DataAlias, _DetachedAlias)  # (a .detach() argument is rebuilt as a plain Tensor)

@@ -32,13 +32,16 @@ def _source(fn) -> str:
         return f"# the source of {getattr(fn, '__qualname__', fn)!s} is not available\n"
 
 
-def _example_inputs(shapes, what: str):
+def _save_for_last_shapes(fn, shapes, what: str, f) -> None:
+    """Export ``fn`` as a program for the input shapes of its last scripted call (zeros as examples; the
+    program is recorded, not run, so no step is taken) and write it to ``f``."""
     if shapes is None:
         raise RuntimeError(
             f"mt.jit.save: {what} has not been called yet, so the shapes of its inputs are unknown. Call it "
             "once with inputs of the shapes to save for, or save mt.jit.trace(model, example_inputs) instead")
     from .. import zeros
-    return tuple(zeros(s, dtype=d) for s, d in shapes)
+    examples = tuple(zeros(s, dtype=d) for s, d in shapes)
+    _save_traced(trace(fn, examples, _run_first=False), f)
 
 
 def _input_shapes(args, kwargs):
@@ -70,8 +73,7 @@ class ScriptFunction(CompiledFunction):
 
     def save(self, f) -> None:
         """Save as a program (see :func:`minitorch_jax.jit.save`) for the input shapes of the last call."""
-        examples = _example_inputs(self._shapes, f"the scripted function {self.name}")
-        _save_traced(trace(self.eager, examples, _run_first=False), f)
+        _save_for_last_shapes(self.eager, self._shapes, f"the scripted function {self.name}", f)
 
     def __repr__(self) -> str:
         return f"<mt.jit scripted function {self.name}>"
@@ -153,8 +155,7 @@ class RecursiveScriptModule(ScriptModule):
     def save(self, f, _extra_files=None) -> None:
         """Save as a program with its weights (see :func:`minitorch_jax.jit.save`), for the input shapes
         of the last call; :func:`minitorch_jax.jit.load` runs it without this module's code."""
-        examples = _example_inputs(self._shapes, f"the scripted {self.original_name}")
-        _save_traced(trace(self._script_orig, examples, _run_first=False), f)
+        _save_for_last_shapes(self._script_orig, self._shapes, f"the scripted {self.original_name}", f)
 
     def __repr__(self) -> str:
         def render(m, indent):

@@ -19,8 +19,6 @@ __all__ = ["spawn", "start_processes", "ProcessContext", "SpawnContext", "Proces
 class ProcessException(Exception):
     """A spawned process failed. ``error_index`` is its index, ``error_pid`` its pid."""
 
-    __slots__ = ["error_index", "error_pid"]
-
     def __init__(self, msg: str, error_index: int, pid: int):
         super().__init__(msg)
         self.msg = msg
@@ -41,8 +39,6 @@ class ProcessRaisedException(ProcessException):
 class ProcessExitedException(ProcessException):
     """A spawned process exited with a non-zero code or was killed by a signal (``exit_code``,
     ``signal_name``)."""
-
-    __slots__ = ["exit_code", "signal_name"]
 
     def __init__(self, msg: str, error_index: int, error_pid: int, exit_code: int,
                  signal_name: str | None = None):
