@@ -391,5 +391,5 @@ def test_gpu_nvtx_sync_mode_and_legacy_types(gpus):
         c.GreenContext.create(4)
     e = c.CudaError(700)
     assert isinstance(e, RuntimeError) and str(e) == "an illegal memory access was encountered (700)"
-    dev_of = c.device_of(mt.zeros(1))
+    dev_of = c.device_of(mt.zeros(1, device="cpu"))
     assert dev_of.idx == -1 and re.search("device_of", type(dev_of).__name__)

@@ -890,3 +890,72 @@ def test_changing_matmul_precision_between_calls_recompiles():
         mt.set_float32_matmul_precision(before)
     f(x)
     assert f.num_compiles == 2  # back to the first program
+
+
+def _guard_change(kind, model, opt, x):
+    """Apply one guard-relevant change between calls (same change to the eager and the compiled run)."""
+    if kind == "eval":
+        model.eval()
+    elif kind == "freeze":
+        model[0].weight.requires_grad_(False)
+    elif kind == "maximize":
+        opt.param_groups[0]["maximize"] = True
+    elif kind == "momentum_from_zero":
+        opt.param_groups[0]["momentum"] = 0.5
+    elif kind == "lr":
+        opt.param_groups[0]["lr"] = 0.01
+    elif kind == "new_layer":
+        model.add_module("extra", nn.Linear(3, 3))
+        opt.add_param_group({"params": model.extra.parameters()})
+    elif kind == "arg_requires_grad":
+        x.requires_grad_(True)
+    elif kind == "batch_size":
+        return mt.cat([x, x[:3]])
+    return x
+
+
+@pytest.mark.parametrize("kind", ["eval", "freeze", "maximize", "momentum_from_zero", "lr", "new_layer",
+                                  "arg_requires_grad", "batch_size"])
+def test_every_guard_holds_once_calls_take_the_fast_path(kind):
+    """After two cache hits a call checks its guards on a shortcut (plain tensor arguments): each change
+    between calls must still retrace (or, for a float hyperparameter, take the new value) and match the
+    eager run step for step."""
+
+    def run(jit):
+        mt.manual_seed(0)
+        model = nn.Sequential(nn.Linear(6, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3))
+        opt = mt.optim.SGD(model.parameters(), lr=0.1, momentum=0.0)
+        x, y = _data(8)
+
+        def step(x, y):
+            opt.zero_grad()
+            out = model(x)
+            if "extra" in model._modules:
+                out = model.extra(out)
+            loss = F.cross_entropy(out, y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        f = mt.jit(step) if jit else step
+        seen = []
+        for i in range(7):
+            if i == 4:
+                x = _guard_change(kind, model, opt, x)
+                if x.shape[0] != y.shape[0]:
+                    y = mt.cat([y, y[:3]])
+            seen.append(f(x, y).item())
+            g = x.grad
+            seen.append(None if g is None else g.sum().item())
+        seen += [p.sum().item() for p in model.parameters()]
+        seen += [b.sum().item() for b in model.buffers()]
+        return seen, f
+
+    want, _ = run(False)
+    got, f = run(True)
+    assert got == pytest.approx(want, abs=1e-5), f.explain()
+    assert f._fast is not None  # the last calls took the shortcut
+    if kind == "lr":  # a float hyperparameter is an input of the program, not a guard
+        assert f.num_compiles == 1, f.explain()
+    else:
+        assert f.num_compiles >= 2 and "guard failed" in f.explain(), f.explain()

@@ -43,6 +43,7 @@ def test_size_attributes_match_torch(shape, dtype):
 
 def test_flags_and_placement():
     t, m = _pair()
+    m = m.cpu()  # (a GPU host's default device is the GPU)
     assert m.is_cpu is True and m.get_device() == t.get_device() == -1
     assert m.output_nr == 0 and m.is_inference() is False
     for flag in ("is_sparse", "is_sparse_csr", "is_quantized", "is_meta", "is_nested", "is_mkldnn",

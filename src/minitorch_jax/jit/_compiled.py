@@ -17,6 +17,7 @@ Two kinds of program:
 from __future__ import annotations
 
 import operator
+import sys
 import threading
 import time
 import warnings
@@ -58,6 +59,8 @@ _INSTANCES: weakref.WeakSet = weakref.WeakSet()  # every CompiledFunction (mt.co
 _Tracer = jax.core.Tracer
 _AUTOCAST = _autocast_state.STATE
 _PRECISION = _precision.KEY  # mt.set_float32_matmul_precision: baked into a program's matmuls
+_VERSION = _state_version.VERSION
+_REFS = sys.getrefcount
 _GET_GRAD = operator.attrgetter("_grad")
 _GET_DATA = operator.attrgetter("_data")
 _SET_DATA = Tensor._data.__set__
@@ -110,6 +113,48 @@ class _Entry:
         self.grad_mask = ()  # per captured tensor: does the step return a .grad for it
         self.modes_after = None  # training flags the function leaves its modules in (model.train() inside)
         self.grad_split = None  # (captured tensor list, those with a returned .grad, those without)
+
+
+class _Fast:
+    """The guards of the last cache hit, for calls whose arguments are plain tensors: while every one of
+    them still holds (the same captured objects, argument shapes/dtypes, modes, training flags, static
+    hyperparameters and ``requires_grad`` flags) the call runs ``entry`` without flattening the arguments
+    or building and hashing the full cache key. It checks exactly what the key holds, so it can only
+    agree with the cache."""
+
+    __slots__ = ("entry", "cap", "args", "modes", "training", "hp_static", "requires")
+
+    def __init__(self, entry, cap, args, key):
+        self.entry = entry
+        self.cap = cap
+        self.args = tuple((type(a._data), a._data.shape, a._data.dtype, a.requires_grad) for a in args)
+        self.modes = key[1] + (key[2],)
+        self.training, self.hp_static, self.requires = key[3], key[4], key[7]
+
+    @staticmethod
+    def eligible(args, kwargs, static_argnums, dyn) -> bool:
+        """Plain tensor arguments holding concrete arrays (no kwargs, containers or static values)."""
+        return (not kwargs and not static_argnums and len(dyn) == len(args)
+                and all(type(a) is Tensor for a in args) and not any(isinstance(d, _Tracer) for d in dyn))
+
+    def match(self, cap, args):
+        """The argument arrays if every guard still holds, else None."""
+        if cap is not self.cap or cap.version != _VERSION[0] or len(args) != len(self.args):
+            return None
+        dyn = []
+        for a, (cls, shape, dtype, rg) in zip(args, self.args):
+            if type(a) is not Tensor or a.requires_grad != rg:
+                return None
+            d = a._data
+            if type(d) is not cls or d.shape != shape or d.dtype != dtype:
+                return None
+            dyn.append(d)
+        if ((STATE.grad, _AUTOCAST[0], _PRECISION[0], _dtype._default[0].name) != self.modes
+                or tuple(map(_TRAINING, cap.guarded)) != self.training
+                or tuple([get(g) for g, get in cap.hp_getters]) != self.hp_static
+                or tuple(map(_REQUIRES_GRAD, cap.tensors)) != self.requires):
+            return None
+        return dyn
 
 
 def _flatten_args(args, kwargs, static_argnums):
@@ -298,6 +343,7 @@ class CompiledFunction:
         self._set_first = frozenset()
         self._modes_after = None
         self._hp_cache = None
+        self._fast = None  # the last cache hit's guards (_Fast)
         self._warmed = False
         self._n_walks = 0  # state re-walks after the first (another model/optimizer state appeared ...)
         self._n_copies = 0  # arrays copied before donation because something else referenced them
@@ -328,7 +374,7 @@ class CompiledFunction:
         """Forget the compiled programs and their history: the next call compiles again."""
         with self._lock:
             self._cache, self._log, self._sigs, self._unguarded = {}, [], {}, {}
-            self._cap = self._hp_cache = self._meta = None
+            self._cap = self._hp_cache = self._meta = self._fast = None
             self._gave_up = self._warned_eager = self._warmed = False
             self._n_walks = self._n_copies = 0
             for bound in self.__dict__.get("_bound", {}).values():
@@ -409,21 +455,30 @@ class CompiledFunction:
         return (spec, modes, _dtype._default[0].name, training, hp_static, cap.sig, avals, requires)
 
     def _call(self, args, kwargs):
+        fast = self._fast
+        if fast is not None:
+            dyn = fast.match(self._cap, args)
+            if dyn is not None:
+                return self._execute(fast.entry, fast.cap, dyn, args, kwargs)
         cap = self._capture(args, kwargs)
         dyn, spec = _flatten_args(args, kwargs, self.static_argnums)
         if any(map(is_meta_array, dyn)) or (not self._cache and _holds_meta(cap)):
             return self.eager(*args, **kwargs)  # meta tensors: shapes only, nothing to compile
         key = self._key(cap, spec, dyn)
+        plain = True
         try:
             entry = self._cache.get(key)  # hashes the key once
         except TypeError:  # an unhashable hyperparameter value (a list ...): compare it by value
             hp_static = tuple(tuple(_hashable(g[k]) for k in keys) for g, keys in cap.hp_static)
             key = key[:4] + (hp_static,) + key[5:]
             entry = self._cache.get(key)
+            plain = False
         if entry is None:
             return self._first_call(key, cap, spec, dyn, args, kwargs)
         if entry.eager:
             return self.eager(*args, **kwargs)
+        if plain and _Fast.eligible(args, kwargs, self.static_argnums, dyn):
+            self._fast = _Fast(entry, cap, args, key)
         return self._execute(entry, cap, dyn, args, kwargs)
 
     def _reason(self, key) -> str:
@@ -671,16 +726,15 @@ class CompiledFunction:
         # keep theirs
         if self.donate and copy and data:
             base = unshared_count()
-            counts = ref_counts(data)
-            if max(counts) > base:
-                shared = [n > base for n in counts]
+            if max(map(_REFS, data)) > base:
+                shared = [n > base for n in ref_counts(data)]
                 data = [jnp.copy(a) if sh else a for a, sh in zip(data, shared)]
                 self._n_copies += sum(shared)
         if grads:
             grads = [None if g is None else g._data for g in map(_GET_GRAD, tensors)]
         else:  # a differentiable forward never touches .grad: keep it out of the program
             grads = [None] * len(data)
-        keys = [_random._jax_key(g) for g in cap.generators]
+        keys = list(map(_random._jax_key, cap.generators))
         return data, grads, keys
 
     def _hp(self, cap):
@@ -745,7 +799,7 @@ class CompiledFunction:
         if entry.kind == "step":
             self._write_grads(entry, tensors, grads)
         for gen, k in zip(cap.generators, keys):
-            gen._key = k
+            gen._k = k  # (the key's storage: a program's keys are never meta arrays)
         if mutated:  # after the state: a tensor argument may also be captured state (in a dict argument)
             _write_arg_muts(entry.arg_muts, mutated, args, kwargs, self.static_argnums)
         if entry.modes_after is not None:  # the function set training flags (model.train()): as eagerly
