@@ -22,6 +22,7 @@ import numpy as np
 from jit_step import WORKLOADS, _data, _jax_params, _jax_step, _mt_jit_step
 
 import minitorch_jax as mt
+from minitorch_jax.jit._compiled import split_state
 
 
 def _ready(out):
@@ -65,7 +66,8 @@ def _program_of(compiled, x, y):
     hp = compiled._hp(cap)
 
     def step():
-        state[0], outs = entry.fn(state[0], args, hp)  # (a step program returns its state first)
+        # (a step program takes its state split into donated and kept arrays, and returns it first)
+        state[0], outs = entry.fn(*split_state(entry, state[0]), args, hp)
         return outs[0]
 
     def restore():  # hand the (donated, so replaced) state back to the Python objects

@@ -959,3 +959,31 @@ def test_every_guard_holds_once_calls_take_the_fast_path(kind):
         assert f.num_compiles == 1, f.explain()
     else:
         assert f.num_compiles >= 2 and "guard failed" in f.explain(), f.explain()
+
+
+def test_step_donates_parameters_and_moments_but_not_scalar_state():
+    """0-d state (the shared step counter, ASGD's eta and mu) and generator keys stay out of the donated
+    argument: nothing to gain, and XLA on CUDA can hand back a stale donated scalar whose new value equals
+    another output's (jax-ml/jax#39625). Parameters, moments and .grad are donated."""
+    from minitorch_jax.jit._compiled import split_state
+
+    mt.manual_seed(0)
+    model = _model()
+    opt = mt.optim.ASGD(model.parameters(), lr=0.05, t0=2)
+    f = mt.jit(_make_step(model, opt))
+    x, y = _data()
+    for _ in range(3):
+        f(x, y)
+    (entry,) = f._cache.values()
+    cap = f._cap
+    state = f._gather(cap, copy=False)
+    info = entry.fn.trace(*split_state(entry, state), [x._data, y._data], f._hp(cap)).lower().args_info
+    donated, kept = info[0][0], info[0][1]  # (args_info is (positional, keyword))
+    flat_donated = jax.tree_util.tree_leaves(donated)
+    flat_kept = jax.tree_util.tree_leaves(kept)
+    assert flat_donated and all(a.donated for a in flat_donated), [a for a in flat_donated if not a.donated]
+    assert all(a.shape for a in flat_donated)  # no 0-d array is donated
+    assert flat_kept and not any(a.donated for a in flat_kept)
+    assert sorted(a.shape for a in flat_kept if a.shape == ()) == [()] * 9  # step, 4 x (eta, mu)
+    n_big = sum(p.numel() > 1 for p in model.parameters())
+    assert len(flat_donated) == 3 * n_big  # parameter, ax, .grad

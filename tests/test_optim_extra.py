@@ -146,9 +146,10 @@ def test_mt_jit_step_equals_eager(name, kw):
         np.testing.assert_allclose(float(lc), float(le), rtol=1e-5)
     for a, b in zip(me.parameters(), mc.parameters()):
         np.testing.assert_allclose(to_np(b), to_np(a), rtol=1e-5, atol=1e-6)
-    for a, b in zip(me.parameters(), mc.parameters()):
+    for i, (a, b) in enumerate(zip(me.parameters(), mc.parameters())):
         for k, v in oe.state[a].items():
-            np.testing.assert_allclose(to_np(oc.state[b][k]), to_np(v), rtol=1e-5, atol=1e-7, err_msg=k)
+            np.testing.assert_allclose(to_np(oc.state[b][k]), to_np(v), rtol=1e-5, atol=1e-7,
+                                       err_msg=f"state {k!r} of parameter {i}\n{compiled.explain()}")
 
 
 def test_adafactor_rejects_complex_like_torch():

@@ -48,8 +48,8 @@ def axis():
 class _Program:
     """``run`` compiled as one SPMD program over the process mesh, called on process-local arrays.
 
-    Calling it (or ``.trace``/``.lower``) with ``(state, arg_arrays, hp)`` pytrees of this process's arrays
-    returns ``(outputs, new_state)`` as this process's arrays, like ``jax.jit(run)`` in one process.
+    Calling it (or ``.trace``/``.lower``) with ``run``'s arguments as pytrees of this process's arrays
+    returns ``run``'s result as this process's arrays, like ``jax.jit(run)`` in one process.
     """
 
     def __init__(self, run, donate_argnums):
@@ -86,19 +86,20 @@ class _Program:
         glob = self._to_global
         return jax.tree_util.tree_unflatten(tree, [glob(x) for x in leaves])
 
-    def __call__(self, state, arg_arrays, hp):
-        """Run the step: ``(state, arg_arrays, hp)`` -> ``(outs, new_state)``, all process-local arrays."""
-        out, _ = self._jitted(*self._globals((state, arg_arrays, hp)))
+    def __call__(self, *args):
+        """Run the step on pytrees of process-local arrays (``run``'s arguments); returns ``run``'s
+        result as process-local arrays."""
+        out, _ = self._jitted(*self._globals(args))
         leaves, tree = jax.tree_util.tree_flatten(out)
         return jax.tree_util.tree_unflatten(tree, [x.addressable_data(0) for x in leaves])
 
-    def trace(self, state, arg_arrays, hp):
+    def trace(self, *args):
         """``jax.jit(...).trace`` of the SPMD program for these local arrays (``.lower()`` on the result)."""
-        return self._jitted.trace(*self._globals((state, arg_arrays, hp)))
+        return self._jitted.trace(*self._globals(args))
 
-    def lower(self, state, arg_arrays, hp):
+    def lower(self, *args):
         """The lowered SPMD program (``.as_text()``, ``.compile()``)."""
-        return self.trace(state, arg_arrays, hp).lower()
+        return self.trace(*args).lower()
 
 
 def jit_program(run, donate_argnums):

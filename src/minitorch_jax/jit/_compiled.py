@@ -96,7 +96,8 @@ class _Entry:
     """One compiled program and what it needs at call time."""
 
     __slots__ = ("fn", "kind", "out_tree", "out_grad", "diff_idx", "diff_args", "eager", "reason",
-                 "compile_time", "arg_grads", "arg_muts", "grad_mask", "modes_after", "grad_split")
+                 "compile_time", "arg_grads", "arg_muts", "grad_mask", "modes_after", "grad_split", "give",
+                 "keep")
 
     def __init__(self, reason):
         self.fn = None
@@ -113,6 +114,7 @@ class _Entry:
         self.grad_mask = ()  # per captured tensor: does the step return a .grad for it
         self.modes_after = None  # training flags the function leaves its modules in (model.train() inside)
         self.grad_split = None  # (captured tensor list, those with a returned .grad, those without)
+        self.give = self.keep = ()  # per captured tensor: is its array (and .grad) donated to a step, or kept
 
 
 class _Fast:
@@ -584,7 +586,12 @@ class CompiledFunction:
         be one (its outputs require grad and it ran no backward)."""
         run = self._trace_fn(cap, spec, static_args, STATE.grad, roots, "probe")
         entry.kind = "step"
-        entry.fn = _jit_step(_state_first(run), (0,) if self.donate else ())
+        # 0-d state (a step counter, ASGD's mu, NAdam's mu_product) is never donated: nothing to gain, and
+        # XLA on CUDA can return a stale value for a donated scalar whose new value equals another output's
+        # (jax-ml/jax#39625: ASGD's mu, the same for every parameter, came back unchanged for one of them)
+        entry.keep = tuple(t._data.ndim == 0 for t in cap.tensors)
+        entry.give = tuple(map(operator.not_, entry.keep))
+        entry.fn = _jit_step(_split_state(_state_first(run), entry.keep), (0,) if self.donate else ())
         try:
             return self._execute(entry, cap, dyn, args, kwargs, first=True)
         except _NeedsVJP:
@@ -757,7 +764,7 @@ class CompiledFunction:
         hp = self._hp(cap)
         traces = self._traces
         if entry.kind == "step":
-            (data, grads, keys), outs = entry.fn(state, dyn, hp)
+            (data, grads, keys), outs = entry.fn(*split_state(entry, state), dyn, hp)
         else:
             diff_outs, vjp_fn, (other_outs, (data, grads, keys)) = entry.fn(state, dyn, hp)
         if self._traces != traces:  # jax traced (first call, or new argument shapes/dtypes)
@@ -909,6 +916,30 @@ def _state_first(run):
         outs, new_state = run(state, arg_arrays, hp)
         return new_state, outs
     return step
+
+
+def split_state(entry, state) -> tuple:
+    """A step program's state arguments: ``(donated, kept)``, the arrays and ``.grad`` of the captured
+    tensors split by ``entry.give``/``entry.keep``, the generator keys kept."""
+    data, grads, keys = state
+    give, keep = entry.give, entry.keep
+    return ((list(compress(data, give)), list(compress(grads, give))),
+            (list(compress(data, keep)), list(compress(grads, keep)), keys))
+
+
+def _merge(keep, given, kept) -> list:
+    given, kept = iter(given), iter(kept)
+    return [next(kept) if k else next(given) for k in keep]
+
+
+def _split_state(step, keep):
+    """``step(state, args, hp)`` as ``f(donated, kept, args, hp)`` (see :func:`split_state`): jit donates
+    whole arguments, so the arrays that must not be donated travel in an argument of their own."""
+    def f(donated, kept, arg_arrays, hp):
+        data = _merge(keep, donated[0], kept[0])
+        grads = _merge(keep, donated[1], kept[1])
+        return step((data, grads, kept[2]), arg_arrays, hp)
+    return f
 
 
 def _set_modes(modules, flags) -> None:
