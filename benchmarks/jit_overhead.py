@@ -66,8 +66,12 @@ def _program_of(compiled, x, y):
     hp = compiled._hp(cap)
 
     def step():
-        # (a step program takes its state split into donated and kept arrays, and returns it first)
-        state[0], outs = entry.fn(*split_state(entry, state[0]), args, hp)
+        # a step program takes its state split into donated and kept arrays, and returns first what it
+        # changed, by index: everything but the generator key, in a training step without dropout
+        data, grads, keys = state[0]
+        (new_data, new_grads, _), outs = entry.fn(*split_state(entry, state[0]), args, hp)
+        assert len(new_data) == len(data), "a step that leaves some state alone: thread it by index"
+        state[0] = (list(new_data.values()), [new_grads.get(i) for i in range(len(grads))], keys)
         return outs[0]
 
     def restore():  # hand the (donated, so replaced) state back to the Python objects

@@ -976,7 +976,7 @@ def test_step_donates_parameters_and_moments_but_not_scalar_state():
         f(x, y)
     (entry,) = f._cache.values()
     cap = f._cap
-    state = f._gather(cap, copy=False)
+    state = f._gather(cap)
     info = entry.fn.trace(*split_state(entry, state), [x._data, y._data], f._hp(cap)).lower().args_info
     donated, kept = info[0][0], info[0][1]  # (args_info is (positional, keyword))
     flat_donated = jax.tree_util.tree_leaves(donated)
@@ -987,3 +987,80 @@ def test_step_donates_parameters_and_moments_but_not_scalar_state():
     assert sorted(a.shape for a in flat_kept if a.shape == ()) == [()] * 9  # step, 4 x (eta, mu)
     n_big = sum(p.numel() > 1 for p in model.parameters())
     assert len(flat_donated) == 3 * n_big  # parameter, ax, .grad
+
+
+def test_state_a_call_leaves_alone_is_neither_donated_nor_returned():
+    """An inference call changes no state: the parameters keep their very arrays and versions (as a torch
+    forward leaves them), the program returns only the output, and the generator key stays put."""
+    mt.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3)).eval()
+    f = mt.jit(model)
+    x = _data()[0]
+    with mt.no_grad():
+        want = model(x)
+        for _ in range(3):
+            f(x)
+        arrays = [t._data for t in model.state_dict().values()]
+        versions = [t._version for t in model.state_dict().values()]
+        key = mt.default_generator._key
+        got = f(x)
+        hlo = f.lower(x).compile().as_text()
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6, atol=1e-6)
+    assert all(a is t._data for a, t in zip(arrays, model.state_dict().values()))
+    assert versions == [t._version for t in model.state_dict().values()]
+    assert mt.default_generator._key is key
+    root = [line for line in hlo[hlo.index("ENTRY"):].split("\n") if "ROOT" in line][0]
+    assert "tuple(" not in root, root  # one output: the result
+
+
+def test_frozen_layer_keeps_its_arrays_while_the_rest_trains_like_eager():
+    """A frozen layer inside a compiled step is left alone (same arrays, not donated); the trained layers
+    and the optimizer state match the eager run."""
+    def run(jit):
+        mt.manual_seed(0)
+        model = _model()
+        model[0].requires_grad_(False)
+        opt = mt.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=0.01)
+        step = _make_step(model, opt)
+        f = mt.jit(step) if jit else step
+        x, y = _data()
+        frozen = model[0].weight._data
+        losses = [f(x, y).item() for _ in range(4)]
+        assert model[0].weight._data is frozen
+        return losses, _params(model), f
+
+    want, pw, _ = run(False)
+    got, pg, f = run(True)
+    assert got == pytest.approx(want, abs=1e-6)
+    for a, b in zip(pg, pw):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+    (entry,) = f._cache.values()
+    assert entry.keep[:2] == (True, True) and not any(entry.keep[2:4])  # frozen weight/bias kept
+
+
+def test_gradient_only_step_donates_grads_but_not_parameters():
+    """A compiled forward+backward (the optimizer steps eagerly outside) changes .grad alone: the
+    parameters are not donated and keep their arrays; the gradients match eager ones."""
+    mt.manual_seed(0)
+    model = _model()
+    x, y = _data()
+
+    def grads_of(x, y):
+        model.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        return loss
+
+    want = []
+    for _ in range(2):
+        grads_of(x, y)
+        want.append([p.grad.numpy().copy() for p in model.parameters()])
+    f = mt.jit(grads_of)
+    for _ in range(3):
+        w = model[0].weight._data
+        f(x, y)
+        assert model[0].weight._data is w
+        for p, g in zip(model.parameters(), want[-1]):
+            np.testing.assert_allclose(p.grad.numpy(), g, rtol=1e-6, atol=1e-7)
+    (entry,) = f._cache.values()
+    assert all(entry.keep) and not any(entry.keep_grads)

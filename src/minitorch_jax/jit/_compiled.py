@@ -61,6 +61,7 @@ _AUTOCAST = _autocast_state.STATE
 _PRECISION = _precision.KEY  # mt.set_float32_matmul_precision: baked into a program's matmuls
 _VERSION = _state_version.VERSION
 _REFS = sys.getrefcount
+_KEEP = lambda scalar, changed: scalar or not changed  # noqa: E731  (not donated: 0-d, or left as it was)
 _GET_GRAD = operator.attrgetter("_grad")
 _GET_DATA = operator.attrgetter("_data")
 _SET_DATA = Tensor._data.__set__
@@ -96,8 +97,8 @@ class _Entry:
     """One compiled program and what it needs at call time."""
 
     __slots__ = ("fn", "kind", "out_tree", "out_grad", "diff_idx", "diff_args", "eager", "reason",
-                 "compile_time", "arg_grads", "arg_muts", "grad_mask", "modes_after", "grad_split", "give",
-                 "keep")
+                 "compile_time", "arg_grads", "arg_muts", "modes_after", "give", "keep", "give_grads",
+                 "keep_grads")
 
     def __init__(self, reason):
         self.fn = None
@@ -111,10 +112,15 @@ class _Entry:
         self.compile_time = 0.0
         self.arg_grads = ()  # argument positions whose .grad a step sets (returned after its outputs)
         self.arg_muts = ()  # argument positions a call changes in place (returned last)
-        self.grad_mask = ()  # per captured tensor: does the step return a .grad for it
         self.modes_after = None  # training flags the function leaves its modules in (model.train() inside)
-        self.grad_split = None  # (captured tensor list, those with a returned .grad, those without)
-        self.give = self.keep = ()  # per captured tensor: is its array (and .grad) donated to a step, or kept
+        # per captured tensor: are its array and its .grad donated to a step, or kept (see _probe)
+        self.give = self.keep = self.give_grads = self.keep_grads = ()
+
+    def set_split(self, keep, keep_grads) -> None:
+        """Which arrays (and ``.grad`` arrays) of the captured tensors a step program is not given."""
+        self.keep, self.keep_grads = keep, keep_grads
+        self.give = tuple(map(operator.not_, keep))
+        self.give_grads = tuple(map(operator.not_, keep_grads))
 
 
 class _Fast:
@@ -589,10 +595,21 @@ class CompiledFunction:
         # 0-d state (a step counter, ASGD's mu, NAdam's mu_product) is never donated: nothing to gain, and
         # XLA on CUDA can return a stale value for a donated scalar whose new value equals another output's
         # (jax-ml/jax#39625: ASGD's mu, the same for every parameter, came back unchanged for one of them)
-        entry.keep = tuple(t._data.ndim == 0 for t in cap.tensors)
-        entry.give = tuple(map(operator.not_, entry.keep))
-        entry.fn = _jit_step(_split_state(_state_first(run), entry.keep), (0,) if self.donate else ())
+        scalar = tuple(t._data.ndim == 0 for t in cap.tensors)
+        donate = (0,) if self.donate else ()
+        entry.set_split(scalar, scalar)
+        entry.fn = _jit_step(_step_program(run, entry), donate)
         try:
+            if self.donate:  # trace first (jax keeps the trace for the call): what does the step change?
+                entry.fn.trace(*split_state(entry, self._gather(cap)), dyn, self._hp(cap))
+                # state it leaves as it was (a frozen layer, every parameter of an inference call) is
+                # neither donated nor returned: a donated input must come back, or JAX may hand its buffer
+                # to another output of the same shape
+                keep = tuple(map(_KEEP, scalar, self._changed[0]))
+                keep_grads = tuple(map(_KEEP, scalar, self._changed[1]))
+                if keep != entry.keep or keep_grads != entry.keep_grads:
+                    entry.set_split(keep, keep_grads)
+                    entry.fn = _jit_step(_step_program(run, entry), donate)
             return self._execute(entry, cap, dyn, args, kwargs, first=True)
         except _NeedsVJP:
             self._build_diff(entry, cap, spec, static_args, STATE.grad, roots, dyn)
@@ -603,7 +620,7 @@ class CompiledFunction:
         fn = self.eager
         outer = self
 
-        def run(state, arg_arrays, hp, diff=None):
+        def run(state, arg_arrays, hp, diff=None, give=None):
             data, grads, keys = state
             data = list(data)
             arg_arrays = list(arg_arrays)
@@ -647,12 +664,14 @@ class CompiledFunction:
                 leaks = _capture.find_leaks(roots, cap.ids)
                 if leaks:
                     raise _Leaked(leaks)
-                new_data = [t._data for t in cap.tensors]
-                new_grads = [None if t._grad is None else t._grad._data for t in cap.tensors]
-                new_keys = [g._key for g in cap.generators]
+                if mode == "export":  # a saved program threads its whole state through every call
+                    new_state = ([t._data for t in cap.tensors],
+                                 [None if t._grad is None else t._grad._data for t in cap.tensors],
+                                 [g._key for g in cap.generators])
+                else:
+                    new_state, *outer._changed = _changed_state(cap, data, grads, keys, give)
                 outer._traces += 1
                 outer._meta = (out_spec, [t is not None and t.requires_grad for t in tensors])
-                outer._grad_mask = [g is not None for g in new_grads]
                 outer._arg_grads = ()
                 if mode in ("probe", "step") and ran_backward:
                     # a backward inside the step may set .grad of tensor arguments (torch accumulates
@@ -665,7 +684,6 @@ class CompiledFunction:
                 for i, x in enumerate(arrays):
                     if not isinstance(x, (jax.Array, _Tracer)):
                         arrays[i] = jnp.asarray(x)
-                new_state = (new_data, new_grads, new_keys)
                 if mode == "diff":
                     inexact = [i for i, x in enumerate(arrays) if _dtype.is_inexact(x.dtype)]
                     outer._meta = outer._meta + (inexact,)
@@ -726,15 +744,16 @@ class CompiledFunction:
             walk(s)
 
     # ----- running a program ----------------------------------------------------------------
-    def _gather(self, cap, copy=True, grads=True):
+    def _gather(self, cap, give=None, grads=True):
+        """The captured state as ``(arrays, .grad arrays or None, generator keys)``. ``give``: which
+        arrays the program is donated (a donated array something else also references - a state_dict
+        snapshot ... - is replaced by a private copy, so that theirs stays valid)."""
         tensors = cap.tensors
         data = list(map(_GET_DATA, tensors))
-        # an array something else also references (a state_dict snapshot ...): donate a private copy,
-        # keep theirs
-        if self.donate and copy and data:
+        if give and self.donate:
             base = unshared_count()
             if max(map(_REFS, data)) > base:
-                shared = [n > base for n in ref_counts(data)]
+                shared = list(map(operator.and_, map(base.__lt__, ref_counts(data)), give))
                 data = [jnp.copy(a) if sh else a for a, sh in zip(data, shared)]
                 self._n_copies += sum(shared)
         if grads:
@@ -760,14 +779,14 @@ class CompiledFunction:
         return out
 
     def _execute(self, entry, cap, dyn, args, kwargs, first=False):
-        state = self._gather(cap, grads=entry.kind == "step")
+        state = self._gather(cap, entry.give, grads=entry.kind == "step")
         hp = self._hp(cap)
         traces = self._traces
         if entry.kind == "step":
             (data, grads, keys), outs = entry.fn(*split_state(entry, state), dyn, hp)
         else:
             diff_outs, vjp_fn, (other_outs, (data, grads, keys)) = entry.fn(state, dyn, hp)
-        if self._traces != traces:  # jax traced (first call, or new argument shapes/dtypes)
+        if first or self._traces != traces:  # jax traced (first call, or new argument shapes/dtypes)
             cap.hp_f64 = _holds_float64(cap)  # (the state's dtypes may have changed: model.double())
             meta = self._meta
             entry.out_tree = meta[0]
@@ -775,8 +794,6 @@ class CompiledFunction:
             entry.modes_after = self._modes_after
             if entry.kind == "step":
                 entry.arg_grads = self._arg_grads
-                entry.grad_mask = self._grad_mask
-                entry.grad_split = None
             if entry.kind == "diff":
                 entry.out_grad = meta[2]
             if not first:
@@ -800,42 +817,22 @@ class CompiledFunction:
         else:
             result = self._connect(entry, cap, diff_outs, other_outs, vjp_fn, args, kwargs)
         tensors = cap.tensors
-        # write back with C-level loops (this runs on every call): every output is a new array
-        _consume(map(_SET_DATA, tensors, data))
-        _bump_versions(tensors)
-        if entry.kind == "step":
-            self._write_grads(entry, tensors, grads)
-        for gen, k in zip(cap.generators, keys):
-            gen._k = k  # (the key's storage: a program's keys are never meta arrays)
+        # write back with C-level loops (this runs on every call): the state the program changed, by index
+        if len(data) == len(tensors):  # all of it (a training step)
+            changed = tensors
+        else:
+            changed = list(map(tensors.__getitem__, data))
+        _consume(map(_SET_DATA, changed, data.values()))
+        _bump_versions(changed)
+        if grads:
+            _write_grads(tensors, grads)
+        for i, k in keys.items():
+            cap.generators[i]._k = k  # (the key's storage: a program's keys are never meta arrays)
         if mutated:  # after the state: a tensor argument may also be captured state (in a dict argument)
             _write_arg_muts(entry.arg_muts, mutated, args, kwargs, self.static_argnums)
         if entry.modes_after is not None:  # the function set training flags (model.train()): as eagerly
             _set_modes(cap.modules, entry.modes_after)
         return _unflatten_out(entry.out_tree, iter(result))
-
-    @staticmethod
-    def _write_grads(entry, tensors, grads):
-        """Set ``.grad`` of the captured tensors from a step's outputs (None where it returned none)."""
-        mask = entry.grad_mask
-        split = entry.grad_split
-        if split is None or split[0] is not tensors:  # per capture: which tensors the step returns .grad for
-            split = entry.grad_split = (tensors, list(compress(tensors, mask)),
-                                        list(compress(tensors, map(operator.not_, mask))))
-        _, with_grad, without = split
-        holders = list(map(_GET_GRAD, with_grad))
-        if any(map(_IS_NONE, holders)):  # a first gradient for some: new grad tensors there
-            for t, h, g in zip(with_grad, holders, compress(grads, mask)):
-                if h is None:
-                    t._grad = _wrap(g)
-                else:
-                    h._data = g
-                    h._version += 1
-        else:
-            _consume(map(_SET_DATA, holders, compress(grads, mask)))
-            _bump_versions(holders)
-        if not all(map(_IS_NONE, map(_GET_GRAD, without))):  # the step set these gradients to None
-            for t in without:
-                t._grad = None
 
     def _connect(self, entry, cap, diff_outs, other_outs, vjp_fn, args, kwargs):
         inexact = entry.out_grad
@@ -878,7 +875,7 @@ class CompiledFunction:
             dyn, spec = _flatten_args(args, kwargs, self.static_argnums)
             static_args = {i: args[i] for i in self.static_argnums if i < len(args)}
             roots = _capture.roots_of(self.eager, args, kwargs)
-            state, hp = self._gather(cap, copy=False), self._hp(cap)
+            state, hp = self._gather(cap), self._hp(cap)
             run = self._trace_fn(cap, spec, static_args, STATE.grad, roots, "probe")
             try:
                 return _jit_step(_state_first(run), ()).trace(state, dyn, hp).lower()
@@ -918,13 +915,49 @@ def _state_first(run):
     return step
 
 
+def _changed_state(cap, data, grads, keys, give) -> tuple:
+    """A trace's new state as ``({index: array}, {index: array or None}, {index: key})``: only what the
+    function changed (or set to None), and whatever was donated (``give``: data and .grad masks), which
+    must come back. Also returns which arrays and which ``.grad`` the function changed."""
+    tensors = cap.tensors
+    give_data, give_grads = give or ((False,) * len(tensors),) * 2
+    now_data = [t._data for t in tensors]
+    now_grads = [None if t._grad is None else t._grad._data for t in tensors]
+    changed_data = tuple(map(operator.is_not, now_data, data))
+    changed_grads = tuple(map(operator.is_not, now_grads, grads))
+    new_data = {i: a for i, (a, c, g) in enumerate(zip(now_data, changed_data, give_data)) if c or g}
+    new_grads = {i: a for i, (a, c, g, d) in enumerate(zip(now_grads, changed_grads, give_grads, grads))
+                 if c or (g and d is not None)}
+    new_keys = {i: gen._key for i, (gen, k) in enumerate(zip(cap.generators, keys)) if gen._key is not k}
+    return (new_data, new_grads, new_keys), changed_data, changed_grads
+
+
+def _write_grads(tensors, grads) -> None:
+    """Set ``.grad`` of the captured tensors from a step's ``{index: array or None}``."""
+    ts = tensors if len(grads) == len(tensors) else list(map(tensors.__getitem__, grads))
+    values = grads.values()
+    holders = list(map(_GET_GRAD, ts))
+    if any(map(_IS_NONE, holders)) or any(map(_IS_NONE, values)):  # a first gradient, or one set to None
+        for t, h, g in zip(ts, holders, values):
+            if g is None:
+                t._grad = None
+            elif h is None:
+                t._grad = _wrap(g)
+            else:
+                h._data = g
+                h._version += 1
+    else:
+        _consume(map(_SET_DATA, holders, values))
+        _bump_versions(holders)
+
+
 def split_state(entry, state) -> tuple:
     """A step program's state arguments: ``(donated, kept)``, the arrays and ``.grad`` of the captured
-    tensors split by ``entry.give``/``entry.keep``, the generator keys kept."""
+    tensors split by the entry's masks (``give``/``keep``, ``give_grads``/``keep_grads``), the generator
+    keys kept."""
     data, grads, keys = state
-    give, keep = entry.give, entry.keep
-    return ((list(compress(data, give)), list(compress(grads, give))),
-            (list(compress(data, keep)), list(compress(grads, keep)), keys))
+    return ((list(compress(data, entry.give)), list(compress(grads, entry.give_grads))),
+            (list(compress(data, entry.keep)), list(compress(grads, entry.keep_grads)), keys))
 
 
 def _merge(keep, given, kept) -> list:
@@ -932,13 +965,20 @@ def _merge(keep, given, kept) -> list:
     return [next(kept) if k else next(given) for k in keep]
 
 
-def _split_state(step, keep):
-    """``step(state, args, hp)`` as ``f(donated, kept, args, hp)`` (see :func:`split_state`): jit donates
-    whole arguments, so the arrays that must not be donated travel in an argument of their own."""
+def _step_program(run, entry):
+    """A step program: ``f(donated, kept, args, hp) -> (new_state, outputs)`` (see :func:`split_state`).
+    jit donates whole arguments, so the arrays that must not be donated travel in an argument of their own.
+    The new state comes first: JAX pairs donated inputs with outputs of the same shape and dtype in output
+    order, so each state array reuses its own buffer (with the outputs first, a scalar loss could take the
+    buffer of a scalar state, and XLA adds copies to keep that input alive)."""
+    keep, keep_grads = entry.keep, entry.keep_grads
+    give = (entry.give, entry.give_grads)
+
     def f(donated, kept, arg_arrays, hp):
         data = _merge(keep, donated[0], kept[0])
-        grads = _merge(keep, donated[1], kept[1])
-        return step((data, grads, kept[2]), arg_arrays, hp)
+        grads = _merge(keep_grads, donated[1], kept[1])
+        outs, new_state = run((data, grads, kept[2]), arg_arrays, hp, give=give)
+        return new_state, outs
     return f
 
 

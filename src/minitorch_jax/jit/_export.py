@@ -161,7 +161,7 @@ def _trace(fn, args, dynamic_batch, run_first):
     dyn, spec = _flatten_args(args, {}, ())
     roots = _capture.roots_of(fn, args, {})
     run = cf._trace_fn(cap, spec, {}, STATE.grad, roots, "export")
-    state = cf._gather(cap, copy=False)
+    state = cf._gather(cap)
     hp = cf._hp(cap)
     hp = [h for h in hp] if not isinstance(hp, list) else hp  # one array per value in the file
     full_state = (state, hp)
