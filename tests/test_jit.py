@@ -961,32 +961,49 @@ def test_every_guard_holds_once_calls_take_the_fast_path(kind):
         assert f.num_compiles >= 2 and "guard failed" in f.explain(), f.explain()
 
 
-def test_step_donates_parameters_and_moments_but_not_scalar_state():
-    """0-d state (the shared step counter, ASGD's eta and mu) and generator keys stay out of the donated
-    argument: nothing to gain, and XLA on CUDA can hand back a stale donated scalar whose new value equals
-    another output's (jax-ml/jax#39625). Parameters, moments and .grad are donated."""
+@pytest.mark.parametrize("cuda", [False, True])
+def test_step_donates_what_it_changes_and_on_cuda_not_scalars_or_keys(cuda, monkeypatch):
+    """Parameters, moments and .grad are donated. On CUDA, 0-d state (the shared step counter, ASGD's eta
+    and mu) and generator keys are not: XLA there can hand back a stale donated scalar whose new value
+    equals another output's (jax-ml/jax#39625). Elsewhere they are (a changed array passed undonated makes
+    the CPU wait for the previous call). The run matches eager either way."""
+    from functools import partial
+
+    from minitorch_jax.jit import _compiled
     from minitorch_jax.jit._compiled import split_state
 
-    mt.manual_seed(0)
-    model = _model()
-    opt = mt.optim.ASGD(model.parameters(), lr=0.05, t0=2)
-    f = mt.jit(_make_step(model, opt))
-    x, y = _data()
-    for _ in range(3):
-        f(x, y)
+    monkeypatch.setattr(_compiled, "_never_donated", partial(_compiled._never_donated, cuda=cuda))
+
+    def run(jit):
+        mt.manual_seed(0)
+        model = nn.Sequential(nn.Linear(6, 16), nn.Dropout(0.2), nn.Linear(16, 3))
+        opt = mt.optim.ASGD(model.parameters(), lr=0.05, t0=2)
+        step = _make_step(model, opt)
+        f = mt.jit(step) if jit else step
+        x, y = _data()
+        losses = [f(x, y).item() for _ in range(5)]
+        return losses, [v.numpy().copy() for p in model.parameters() for v in opt.state[p].values()], f
+
+    want, sw, _ = run(False)
+    got, sg, f = run(True)
+    assert got == pytest.approx(want, abs=1e-6)
+    for a, b in zip(sg, sw):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
     (entry,) = f._cache.values()
-    cap = f._cap
-    state = f._gather(cap)
-    info = entry.fn.trace(*split_state(entry, state), [x._data, y._data], f._hp(cap)).lower().args_info
-    donated, kept = info[0][0], info[0][1]  # (args_info is (positional, keyword))
+    x, y = _data()
+    info = entry.fn.trace(*split_state(entry, f._gather(f._cap)), [x._data, y._data], f._hp(f._cap)).lower()
+    donated, kept = info.args_info[0][0], info.args_info[0][1]  # (args_info is (positional, keyword))
     flat_donated = jax.tree_util.tree_leaves(donated)
     flat_kept = jax.tree_util.tree_leaves(kept)
-    assert flat_donated and all(a.donated for a in flat_donated), [a for a in flat_donated if not a.donated]
-    assert all(a.shape for a in flat_donated)  # no 0-d array is donated
-    assert flat_kept and not any(a.donated for a in flat_kept)
-    assert sorted(a.shape for a in flat_kept if a.shape == ()) == [()] * 9  # step, 4 x (eta, mu)
-    n_big = sum(p.numel() > 1 for p in model.parameters())
-    assert len(flat_donated) == 3 * n_big  # parameter, ax, .grad
+    assert flat_donated and all(a.donated for a in flat_donated)
+    assert not any(a.donated for a in flat_kept)
+    n_scalars = 9  # step, 4 x (eta, mu)
+    n_big = 3 * 4 + 1  # (parameter, ax, .grad) x 4, the key
+    if cuda:
+        assert sorted(a.shape for a in flat_kept) == [()] * n_scalars + [(2,)]
+        assert len(flat_donated) == n_big - 1
+    else:
+        assert not flat_kept and len(flat_donated) == n_big + n_scalars
 
 
 def test_state_a_call_leaves_alone_is_neither_donated_nor_returned():
@@ -1035,7 +1052,8 @@ def test_frozen_layer_keeps_its_arrays_while_the_rest_trains_like_eager():
     for a, b in zip(pg, pw):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
     (entry,) = f._cache.values()
-    assert entry.keep[:2] == (True, True) and not any(entry.keep[2:4])  # frozen weight/bias kept
+    keep = entry.split.keep[0]
+    assert keep[:2] == (True, True) and not any(keep[2:4])  # frozen weight/bias kept
 
 
 def test_gradient_only_step_donates_grads_but_not_parameters():
@@ -1063,4 +1081,23 @@ def test_gradient_only_step_donates_grads_but_not_parameters():
         for p, g in zip(model.parameters(), want[-1]):
             np.testing.assert_allclose(p.grad.numpy(), g, rtol=1e-6, atol=1e-7)
     (entry,) = f._cache.values()
-    assert all(entry.keep) and not any(entry.keep_grads)
+    assert all(entry.split.keep[0]) and not any(entry.split.keep[1])
+
+
+def test_training_step_is_traced_once():
+    """Deciding what to donate costs no second trace for a training step (its Python runs once eagerly,
+    to create gradients and moments, then once under the trace)."""
+    model = _model()
+    opt = mt.optim.Adam(model.parameters(), lr=0.01)
+    inner = _make_step(model, opt)
+    runs = []
+
+    def step(x, y):
+        runs.append(1)
+        return inner(x, y)
+
+    f = mt.jit(step)
+    x, y = _data()
+    for _ in range(4):
+        f(x, y)
+    assert len(runs) == 2 and f.num_compiles == 1, f.explain()

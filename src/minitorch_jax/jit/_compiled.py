@@ -97,8 +97,7 @@ class _Entry:
     """One compiled program and what it needs at call time."""
 
     __slots__ = ("fn", "kind", "out_tree", "out_grad", "diff_idx", "diff_args", "eager", "reason",
-                 "compile_time", "arg_grads", "arg_muts", "modes_after", "give", "keep", "give_grads",
-                 "keep_grads")
+                 "compile_time", "arg_grads", "arg_muts", "modes_after", "split")
 
     def __init__(self, reason):
         self.fn = None
@@ -113,14 +112,23 @@ class _Entry:
         self.arg_grads = ()  # argument positions whose .grad a step sets (returned after its outputs)
         self.arg_muts = ()  # argument positions a call changes in place (returned last)
         self.modes_after = None  # training flags the function leaves its modules in (model.train() inside)
-        # per captured tensor: are its array and its .grad donated to a step, or kept (see _probe)
-        self.give = self.keep = self.give_grads = self.keep_grads = ()
+        self.split = _NO_DONATION  # which state arrays a step program is donated (see _probe)
 
-    def set_split(self, keep, keep_grads) -> None:
-        """Which arrays (and ``.grad`` arrays) of the captured tensors a step program is not given."""
-        self.keep, self.keep_grads = keep, keep_grads
-        self.give = tuple(map(operator.not_, keep))
-        self.give_grads = tuple(map(operator.not_, keep_grads))
+
+class _Split:
+    """Which of a step's state arrays are donated to its program: ``keep`` holds three masks, over the
+    captured tensors' arrays, their ``.grad`` arrays and the generator keys (True: not donated);
+    ``give`` is their negation, ``donates`` whether anything is donated."""
+
+    __slots__ = ("keep", "give", "donates")
+
+    def __init__(self, keep):
+        self.keep = tuple(map(tuple, keep))
+        self.give = tuple(tuple(map(operator.not_, k)) for k in self.keep)
+        self.donates = any(map(any, self.give))
+
+
+_NO_DONATION = _Split(((), (), ()))
 
 
 class _Fast:
@@ -592,24 +600,30 @@ class CompiledFunction:
         be one (its outputs require grad and it ran no backward)."""
         run = self._trace_fn(cap, spec, static_args, STATE.grad, roots, "probe")
         entry.kind = "step"
-        # 0-d state (a step counter, ASGD's mu, NAdam's mu_product) is never donated: nothing to gain, and
-        # XLA on CUDA can return a stale value for a donated scalar whose new value equals another output's
-        # (jax-ml/jax#39625: ASGD's mu, the same for every parameter, came back unchanged for one of them)
-        scalar = tuple(t._data.ndim == 0 for t in cap.tensors)
         donate = (0,) if self.donate else ()
-        entry.set_split(scalar, scalar)
-        entry.fn = _jit_step(_step_program(run, entry), donate)
+        if self.donate:
+            # on CUDA, 0-d state (a step counter, ASGD's mu) and generator keys are never donated: XLA there
+            # can return a stale value for a donated scalar whose new value equals another output's
+            # (jax-ml/jax#39625: ASGD's mu, the same for every parameter, came back unchanged for one of
+            # them). Elsewhere they are, as everything the step changes: on the CPU a changed array passed
+            # undonated makes the next call wait for this one to finish
+            never = _never_donated(cap)
+            # first guess: all but the generator keys change (a training step without dropout: the trace
+            # below then serves the call); a wrong guess costs one more trace
+            entry.split = _Split(never[:2] + ((True,) * len(cap.generators),))
+            entry.fn = _jit_step(_step_program(run, entry.split), donate)
+        else:
+            entry.fn = _jit_step(_step_program(run, _NO_DONATION), ())
         try:
             if self.donate:  # trace first (jax keeps the trace for the call): what does the step change?
                 entry.fn.trace(*split_state(entry, self._gather(cap)), dyn, self._hp(cap))
                 # state it leaves as it was (a frozen layer, every parameter of an inference call) is
                 # neither donated nor returned: a donated input must come back, or JAX may hand its buffer
                 # to another output of the same shape
-                keep = tuple(map(_KEEP, scalar, self._changed[0]))
-                keep_grads = tuple(map(_KEEP, scalar, self._changed[1]))
-                if keep != entry.keep or keep_grads != entry.keep_grads:
-                    entry.set_split(keep, keep_grads)
-                    entry.fn = _jit_step(_step_program(run, entry), donate)
+                keep = tuple(tuple(map(_KEEP, n, c)) for n, c in zip(never, self._changed))
+                if keep != entry.split.keep:
+                    entry.split = _Split(keep)
+                    entry.fn = _jit_step(_step_program(run, entry.split), donate)
             return self._execute(entry, cap, dyn, args, kwargs, first=True)
         except _NeedsVJP:
             self._build_diff(entry, cap, spec, static_args, STATE.grad, roots, dyn)
@@ -669,7 +683,7 @@ class CompiledFunction:
                                  [None if t._grad is None else t._grad._data for t in cap.tensors],
                                  [g._key for g in cap.generators])
                 else:
-                    new_state, *outer._changed = _changed_state(cap, data, grads, keys, give)
+                    new_state, outer._changed = _changed_state(cap, data, grads, keys, give)
                 outer._traces += 1
                 outer._meta = (out_spec, [t is not None and t.requires_grad for t in tensors])
                 outer._arg_grads = ()
@@ -757,7 +771,11 @@ class CompiledFunction:
                 data = [jnp.copy(a) if sh else a for a, sh in zip(data, shared)]
                 self._n_copies += sum(shared)
         if grads:
-            grads = [None if g is None else g._data for g in map(_GET_GRAD, tensors)]
+            holders = list(map(_GET_GRAD, tensors))
+            if all(map(_IS_NONE, holders)):  # (an inference call: no gradients anywhere)
+                grads = [None] * len(holders)
+            else:
+                grads = [None if g is None else g._data for g in holders]
         else:  # a differentiable forward never touches .grad: keep it out of the program
             grads = [None] * len(data)
         keys = list(map(_random._jax_key, cap.generators))
@@ -779,7 +797,8 @@ class CompiledFunction:
         return out
 
     def _execute(self, entry, cap, dyn, args, kwargs, first=False):
-        state = self._gather(cap, entry.give, grads=entry.kind == "step")
+        split = entry.split
+        state = self._gather(cap, split.give[0] if split.donates else None, grads=entry.kind == "step")
         hp = self._hp(cap)
         traces = self._traces
         if entry.kind == "step":
@@ -917,19 +936,20 @@ def _state_first(run):
 
 def _changed_state(cap, data, grads, keys, give) -> tuple:
     """A trace's new state as ``({index: array}, {index: array or None}, {index: key})``: only what the
-    function changed (or set to None), and whatever was donated (``give``: data and .grad masks), which
-    must come back. Also returns which arrays and which ``.grad`` the function changed."""
+    function changed (or set to None), and whatever was donated (``give``: masks over the arrays, their
+    ``.grad`` and the keys), which must come back. Also returns the three masks of what changed."""
     tensors = cap.tensors
-    give_data, give_grads = give or ((False,) * len(tensors),) * 2
+    give_data, give_grads, give_keys = give or ((False,) * len(tensors),) * 2 + ((False,) * len(keys),)
     now_data = [t._data for t in tensors]
     now_grads = [None if t._grad is None else t._grad._data for t in tensors]
-    changed_data = tuple(map(operator.is_not, now_data, data))
-    changed_grads = tuple(map(operator.is_not, now_grads, grads))
-    new_data = {i: a for i, (a, c, g) in enumerate(zip(now_data, changed_data, give_data)) if c or g}
-    new_grads = {i: a for i, (a, c, g, d) in enumerate(zip(now_grads, changed_grads, give_grads, grads))
+    now_keys = [g._key for g in cap.generators]
+    changed = (tuple(map(operator.is_not, now_data, data)), tuple(map(operator.is_not, now_grads, grads)),
+               tuple(map(operator.is_not, now_keys, keys)))
+    new_data = {i: a for i, (a, c, g) in enumerate(zip(now_data, changed[0], give_data)) if c or g}
+    new_grads = {i: a for i, (a, c, g, d) in enumerate(zip(now_grads, changed[1], give_grads, grads))
                  if c or (g and d is not None)}
-    new_keys = {i: gen._key for i, (gen, k) in enumerate(zip(cap.generators, keys)) if gen._key is not k}
-    return (new_data, new_grads, new_keys), changed_data, changed_grads
+    new_keys = {i: a for i, (a, c, g) in enumerate(zip(now_keys, changed[2], give_keys)) if c or g}
+    return (new_data, new_grads, new_keys), changed
 
 
 def _write_grads(tensors, grads) -> None:
@@ -952,12 +972,15 @@ def _write_grads(tensors, grads) -> None:
 
 
 def split_state(entry, state) -> tuple:
-    """A step program's state arguments: ``(donated, kept)``, the arrays and ``.grad`` of the captured
-    tensors split by the entry's masks (``give``/``keep``, ``give_grads``/``keep_grads``), the generator
-    keys kept."""
+    """A step program's state arguments ``(donated, kept)``: the captured arrays, their ``.grad`` arrays
+    and the generator keys, each split by ``entry.split`` (see :class:`_Split`)."""
+    split = entry.split
+    if not split.donates:
+        return ((), (), ()), state
     data, grads, keys = state
-    return ((list(compress(data, entry.give)), list(compress(grads, entry.give_grads))),
-            (list(compress(data, entry.keep)), list(compress(grads, entry.keep_grads)), keys))
+    (gd, gg, gk), (kd, kg, kk) = split.give, split.keep
+    return ((list(compress(data, gd)), list(compress(grads, gg)), list(compress(keys, gk))),
+            (list(compress(data, kd)), list(compress(grads, kg)), list(compress(keys, kk))))
 
 
 def _merge(keep, given, kept) -> list:
@@ -965,19 +988,30 @@ def _merge(keep, given, kept) -> list:
     return [next(kept) if k else next(given) for k in keep]
 
 
-def _step_program(run, entry):
+def _never_donated(cap, cuda=None) -> tuple:
+    """Masks (arrays, ``.grad``, keys) of the state a step program is never donated: on CUDA (``cuda``:
+    None to tell from the captured arrays), 0-d arrays and generator keys (see ``_probe``); elsewhere
+    nothing."""
+    if cuda is None:
+        cuda = any(d.platform in ("gpu", "cuda", "rocm") for t in cap.tensors[:1] for d in t._data.devices())
+    scalar = tuple(cuda and t._data.ndim == 0 for t in cap.tensors)
+    return scalar, scalar, (cuda,) * len(cap.generators)
+
+
+def _step_program(run, split):
     """A step program: ``f(donated, kept, args, hp) -> (new_state, outputs)`` (see :func:`split_state`).
     jit donates whole arguments, so the arrays that must not be donated travel in an argument of their own.
     The new state comes first: JAX pairs donated inputs with outputs of the same shape and dtype in output
     order, so each state array reuses its own buffer (with the outputs first, a scalar loss could take the
     buffer of a scalar state, and XLA adds copies to keep that input alive)."""
-    keep, keep_grads = entry.keep, entry.keep_grads
-    give = (entry.give, entry.give_grads)
+    keep, give = split.keep, split.give
 
     def f(donated, kept, arg_arrays, hp):
-        data = _merge(keep, donated[0], kept[0])
-        grads = _merge(keep_grads, donated[1], kept[1])
-        outs, new_state = run((data, grads, kept[2]), arg_arrays, hp, give=give)
+        if split.donates:
+            state = tuple(_merge(k, d, c) for k, d, c in zip(keep, donated, kept))
+        else:  # (nothing donated: the state is passed whole)
+            state = kept
+        outs, new_state = run(state, arg_arrays, hp, give=give if split.donates else None)
         return new_state, outs
     return f
 
