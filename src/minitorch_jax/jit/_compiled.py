@@ -608,9 +608,11 @@ class CompiledFunction:
             # them). Elsewhere they are, as everything the step changes: on the CPU a changed array passed
             # undonated makes the next call wait for this one to finish
             never = _never_donated(cap)
-            # first guess: all but the generator keys change (a training step without dropout: the trace
-            # below then serves the call); a wrong guess costs one more trace
-            entry.split = _Split(never[:2] + ((True,) * len(cap.generators),))
+            # first guess: every array and every existing .grad changes, the generator keys do not (a
+            # training step without dropout: the trace below then serves the call); a wrong guess costs
+            # one more trace
+            no_grad = tuple(n or t._grad is None for n, t in zip(never[1], cap.tensors))
+            entry.split = _Split((never[0], no_grad, (True,) * len(cap.generators)))
             entry.fn = _jit_step(_step_program(run, entry.split), donate)
         else:
             entry.fn = _jit_step(_step_program(run, _NO_DONATION), ())
@@ -621,6 +623,8 @@ class CompiledFunction:
                 # neither donated nor returned: a donated input must come back, or JAX may hand its buffer
                 # to another output of the same shape
                 keep = tuple(tuple(map(_KEEP, n, c)) for n, c in zip(never, self._changed))
+                # (a .grad slot holding None has nothing to give)
+                keep = (keep[0], tuple(map(operator.or_, keep[1], no_grad)), keep[2])
                 if keep != entry.split.keep:
                     entry.split = _Split(keep)
                     entry.fn = _jit_step(_step_program(run, entry.split), donate)
