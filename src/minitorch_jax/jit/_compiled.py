@@ -24,7 +24,7 @@ import warnings
 import weakref
 from collections import deque
 from functools import partial
-from itertools import compress
+from itertools import compress, repeat
 
 import jax
 import jax.numpy as jnp
@@ -66,6 +66,8 @@ _GET_GRAD = operator.attrgetter("_grad")
 _GET_DATA = operator.attrgetter("_data")
 _SET_DATA = Tensor._data.__set__
 _IS_NONE = partial(operator.is_, None)  # (not `None in xs`: that would call Tensor.__eq__)
+_IS_FLOAT = partial(operator.is_, float)
+_DATA_NAME, _NONES = repeat("_data"), repeat(None)  # (map(getattr, xs, _DATA_NAME, _NONES): x._data or None)
 _consume = deque(maxlen=0).extend  # runs an iterator to its end at C speed
 _ALIASES = (_DataAlias, _DetachedAlias)  # (a .detach() argument is rebuilt as a plain Tensor)
 
@@ -120,12 +122,22 @@ class _Split:
     captured tensors' arrays, their ``.grad`` arrays and the generator keys (True: not donated);
     ``give`` is their negation, ``donates`` whether anything is donated."""
 
-    __slots__ = ("keep", "give", "donates")
+    __slots__ = ("keep", "give", "donates", "gives_data", "pick")
 
     def __init__(self, keep):
         self.keep = tuple(map(tuple, keep))
         self.give = tuple(tuple(map(operator.not_, k)) for k in self.keep)
         self.donates = any(map(any, self.give))
+        self.gives_data = any(self.give[0]) if self.give else False
+        # per part: None when all of it is donated or all kept (no need to pick), else (give, keep)
+        self.pick = tuple(None if all(g) or not any(g) else (g, k) for g, k in zip(self.give, self.keep))
+
+    def split(self, part, values):
+        """``(donated, kept)`` lists of ``values``, one of the three parts (0 arrays, 1 grads, 2 keys)."""
+        masks = self.pick[part]
+        if masks is None:
+            return (values, []) if self.give[part] and self.give[part][0] else ([], values)
+        return list(compress(values, masks[0])), list(compress(values, masks[1]))
 
 
 _NO_DONATION = _Split(((), (), ()))
@@ -608,11 +620,12 @@ class CompiledFunction:
             # them). Elsewhere they are, as everything the step changes: on the CPU a changed array passed
             # undonated makes the next call wait for this one to finish
             never = _never_donated(cap)
-            # first guess: every array and every existing .grad changes, the generator keys do not (a
-            # training step without dropout: the trace below then serves the call); a wrong guess costs
-            # one more trace
-            no_grad = tuple(n or t._grad is None for n, t in zip(never[1], cap.tensors))
-            entry.split = _Split((never[0], no_grad, (True,) * len(cap.generators)))
+            # first guess: every array and every .grad changes, the generator keys do not (a training
+            # step without dropout: the trace below then serves the call); a wrong guess costs one more
+            # trace. A .grad slot holding None goes with the donated part: nothing is given, and the part
+            # then needs no picking apart on each call
+            empty = tuple(t._grad is None for t in cap.tensors)
+            entry.split = _Split((never[0], never[1], (True,) * len(cap.generators)))
             entry.fn = _jit_step(_step_program(run, entry.split), donate)
         else:
             entry.fn = _jit_step(_step_program(run, _NO_DONATION), ())
@@ -623,8 +636,8 @@ class CompiledFunction:
                 # neither donated nor returned: a donated input must come back, or JAX may hand its buffer
                 # to another output of the same shape
                 keep = tuple(tuple(map(_KEEP, n, c)) for n, c in zip(never, self._changed))
-                # (a .grad slot holding None has nothing to give)
-                keep = (keep[0], tuple(map(operator.or_, keep[1], no_grad)), keep[2])
+                grads_keep = tuple(k and (n or not e) for k, n, e in zip(keep[1], never[1], empty))
+                keep = (keep[0], grads_keep, keep[2])
                 if keep != entry.split.keep:
                     entry.split = _Split(keep)
                     entry.fn = _jit_step(_step_program(run, entry.split), donate)
@@ -778,8 +791,8 @@ class CompiledFunction:
             holders = list(map(_GET_GRAD, tensors))
             if all(map(_IS_NONE, holders)):  # (an inference call: no gradients anywhere)
                 grads = [None] * len(holders)
-            else:
-                grads = [None if g is None else g._data for g in holders]
+            else:  # (getattr(None, "_data", None) is None: one C-level pass)
+                grads = list(map(getattr, holders, _DATA_NAME, _NONES))
         else:  # a differentiable forward never touches .grad: keep it out of the program
             grads = [None] * len(data)
         keys = list(map(_random._jax_key, cap.generators))
@@ -791,7 +804,8 @@ class CompiledFunction:
         # bias correction by 1e-5); otherwise the default dtype, the type eager code sees them promote to
         dt = np.float64 if cap.hp_f64 else _dtype._default[0].np
         last = self._hp_cache
-        if last is not None and last[0] == values and last[2] is dt and all(type(v) is float for v in values):
+        if (last is not None and last[0] == values and last[2] is dt
+                and all(map(_IS_FLOAT, map(type, values)))):
             return last[1]  # unchanged: reuse the device arrays (no host-to-device copy per call)
         if any(isinstance(v, Tensor) for v in values):
             out = [v._data if isinstance(v, Tensor) else jnp.asarray(np.asarray(v, dt)) for v in values]
@@ -802,7 +816,7 @@ class CompiledFunction:
 
     def _execute(self, entry, cap, dyn, args, kwargs, first=False):
         split = entry.split
-        state = self._gather(cap, split.give[0] if split.donates else None, grads=entry.kind == "step")
+        state = self._gather(cap, split.give[0] if split.gives_data else None, grads=entry.kind == "step")
         hp = self._hp(cap)
         traces = self._traces
         if entry.kind == "step":
@@ -981,10 +995,8 @@ def split_state(entry, state) -> tuple:
     split = entry.split
     if not split.donates:
         return ((), (), ()), state
-    data, grads, keys = state
-    (gd, gg, gk), (kd, kg, kk) = split.give, split.keep
-    return ((list(compress(data, gd)), list(compress(grads, gg)), list(compress(keys, gk))),
-            (list(compress(data, kd)), list(compress(grads, kg)), list(compress(keys, kk))))
+    (gd, kd), (gg, kg), (gk, kk) = map(split.split, (0, 1, 2), state)
+    return (gd, gg, gk), (kd, kg, kk)
 
 
 def _merge(keep, given, kept) -> list:
@@ -997,7 +1009,8 @@ def _never_donated(cap, cuda=None) -> tuple:
     None to tell from the captured arrays), 0-d arrays and generator keys (see ``_probe``); elsewhere
     nothing."""
     if cuda is None:
-        cuda = any(d.platform in ("gpu", "cuda", "rocm") for t in cap.tensors[:1] for d in t._data.devices())
+        devices = getattr(cap.tensors[0]._data, "devices", None) if cap.tensors else None
+        cuda = devices is not None and any(d.platform in ("gpu", "cuda", "rocm") for d in devices())
     scalar = tuple(cuda and t._data.ndim == 0 for t in cap.tensors)
     return scalar, scalar, (cuda,) * len(cap.generators)
 
