@@ -4,7 +4,9 @@ A call gathers the state the function touches (found by :mod:`._capture`: parame
 buffers, ``.grad``, optimizer state, generator keys, float hyperparameters such as ``lr``),
 passes it with the tensor arguments to a ``jax.jit`` of the function, and writes the new
 state back into the same Python objects. Inside the trace the objects hold tracers; whatever
-happens, they are restored before the trace returns, so no tracer escapes.
+happens, they are restored before the trace returns, so no tracer escapes. A program returns only
+the state its function changed, and only that is donated (decided from the first trace; see
+``_probe``), so an inference call passes the weights in and gets its result alone back.
 
 Two kinds of program:
 
