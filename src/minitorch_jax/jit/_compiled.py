@@ -645,6 +645,7 @@ class CompiledFunction:
                     entry.fn = _jit_step(_step_program(run, entry.split), donate)
             return self._execute(entry, cap, dyn, args, kwargs, first=True)
         except _NeedsVJP:
+            entry.split = _NO_DONATION  # (a differentiable forward donates nothing)
             self._build_diff(entry, cap, spec, static_args, STATE.grad, roots, dyn)
             return self._execute(entry, cap, dyn, args, kwargs, first=True)
 
