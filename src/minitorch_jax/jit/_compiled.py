@@ -124,7 +124,7 @@ class _Split:
     captured tensors' arrays, their ``.grad`` arrays and the generator keys (True: not donated);
     ``give`` is their negation, ``donates`` whether anything is donated."""
 
-    __slots__ = ("keep", "give", "donates", "gives_data", "pick")
+    __slots__ = ("keep", "give", "donates", "gives_data", "pick", "sides")
 
     def __init__(self, keep):
         self.keep = tuple(map(tuple, keep))
@@ -133,6 +133,8 @@ class _Split:
         self.gives_data = any(self.give[0]) if self.give else False
         # per part: None when all of it is donated or all kept (no need to pick), else (give, keep)
         self.pick = tuple(None if all(g) or not any(g) else (g, k) for g, k in zip(self.give, self.keep))
+        # when no part needs picking: per part, whether it is donated whole (else kept whole)
+        self.sides = None if any(self.pick) else tuple(bool(g) and g[0] for g in self.give)
 
     def split(self, part, values):
         """``(donated, kept)`` lists of ``values``, one of the three parts (0 arrays, 1 grads, 2 keys)."""
@@ -998,6 +1000,12 @@ def split_state(entry, state) -> tuple:
     split = entry.split
     if not split.donates:
         return ((), (), ()), state
+    sides = split.sides
+    if sides is not None:  # (a training step: arrays and .grad donated whole, keys kept or donated whole)
+        d, g, k = state
+        s0, s1, s2 = sides
+        return ((d if s0 else [], g if s1 else [], k if s2 else []),
+                ([] if s0 else d, [] if s1 else g, [] if s2 else k))
     (gd, kd), (gg, kg), (gk, kk) = map(split.split, (0, 1, 2), state)
     return (gd, gg, gk), (kd, kg, kk)
 
