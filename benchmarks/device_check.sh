@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One prepared GPU check for a session lent an accelerator (15 minutes of device time): at most 9.5
+# One prepared GPU check for a session lent an accelerator (15 minutes of device time): at most 9.8
 # minutes, inside one 600 s call. In order of importance, each part time-boxed and writing its log under
 # $OUT as it goes:
 #   1. the per-call overhead of mt.jit (benchmarks/jit_overhead.py), and what not donating 0-d state and
@@ -22,7 +22,7 @@ nvidia-smi -L
 python3 -c "import jax, torch; print('jax', jax.__version__, jax.devices(), 'torch', torch.__version__)"
 (cd benchmarks && timeout 60 python3 jit_overhead.py 2>&1) | grep -v Warn | tee "$OUT/jit_overhead.log"
 (cd benchmarks && timeout 75 python3 donation_check.py --steps 200 2>&1) | grep -v Warn | tee "$OUT/donation.log"
-timeout "${STEP_TIMEOUT:-240}" python3 benchmarks/jit_step.py --steps 100 --eager-steps 10 --rounds 3 \
+timeout "${STEP_TIMEOUT:-230}" python3 benchmarks/jit_step.py --steps 100 --eager-steps 10 --rounds 3 \
   --workloads cnn,mlp,tiny --json "$OUT/jit_step.json" 2>&1 | grep -v Warn | tee "$OUT/jit_step.log"
 timeout 60 python3 -m minitorch_jax.bench --quiet --steps 10 --compare jax --json "$OUT/bench.json" 2>&1 \
   | tee "$OUT/bench.log" | tail -9
