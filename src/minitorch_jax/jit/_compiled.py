@@ -63,7 +63,6 @@ _AUTOCAST = _autocast_state.STATE
 _PRECISION = _precision.KEY  # mt.set_float32_matmul_precision: baked into a program's matmuls
 _VERSION = _state_version.VERSION
 _REFS = sys.getrefcount
-_KEEP = lambda scalar, changed: scalar or not changed  # noqa: E731  (not donated: 0-d, or left as it was)
 _GET_GRAD = operator.attrgetter("_grad")
 _GET_DATA = operator.attrgetter("_data")
 _SET_DATA = Tensor._data.__set__
@@ -124,24 +123,16 @@ class _Split:
     captured tensors' arrays, their ``.grad`` arrays and the generator keys (True: not donated);
     ``give`` is their negation, ``donates`` whether anything is donated."""
 
-    __slots__ = ("keep", "give", "donates", "gives_data", "pick", "sides")
+    __slots__ = ("keep", "give", "donates", "gives_data", "sides")
 
     def __init__(self, keep):
         self.keep = tuple(map(tuple, keep))
         self.give = tuple(tuple(map(operator.not_, k)) for k in self.keep)
         self.donates = any(map(any, self.give))
-        self.gives_data = any(self.give[0]) if self.give else False
-        # per part: None when all of it is donated or all kept (no need to pick), else (give, keep)
-        self.pick = tuple(None if all(g) or not any(g) else (g, k) for g, k in zip(self.give, self.keep))
-        # when no part needs picking: per part, whether it is donated whole (else kept whole)
-        self.sides = None if any(self.pick) else tuple(bool(g) and g[0] for g in self.give)
-
-    def split(self, part, values):
-        """``(donated, kept)`` lists of ``values``, one of the three parts (0 arrays, 1 grads, 2 keys)."""
-        masks = self.pick[part]
-        if masks is None:
-            return (values, []) if self.give[part] and self.give[part][0] else ([], values)
-        return list(compress(values, masks[0])), list(compress(values, masks[1]))
+        self.gives_data = any(self.give[0])
+        # when each part is donated whole or kept whole (a training step): per part, donated or not
+        whole = all(all(g) or not any(g) for g in self.give)
+        self.sides = tuple(bool(g) and g[0] for g in self.give) if whole else None
 
 
 _NO_DONATION = _Split(((), (), ()))
@@ -639,9 +630,10 @@ class CompiledFunction:
                 # state it leaves as it was (a frozen layer, every parameter of an inference call) is
                 # neither donated nor returned: a donated input must come back, or JAX may hand its buffer
                 # to another output of the same shape
-                keep = tuple(tuple(map(_KEEP, n, c)) for n, c in zip(never, self._changed))
-                grads_keep = tuple(k and (n or not e) for k, n, e in zip(keep[1], never[1], empty))
-                keep = (keep[0], grads_keep, keep[2])
+                (nd, ng, nk), (cd, cg, ck) = never, self._changed
+                keep = (tuple(n or not c for n, c in zip(nd, cd)),
+                        tuple(n or not (c or e) for n, c, e in zip(ng, cg, empty)),
+                        tuple(n or not c for n, c in zip(nk, ck)))
                 if keep != entry.split.keep:
                     entry.split = _Split(keep)
                     entry.fn = _jit_step(_step_program(run, entry.split), donate)
@@ -920,7 +912,8 @@ class CompiledFunction:
             state, hp = self._gather(cap), self._hp(cap)
             run = self._trace_fn(cap, spec, static_args, STATE.grad, roots, "probe")
             try:
-                return _jit_step(_state_first(run), ()).trace(state, dyn, hp).lower()
+                program = _jit_step(_step_program(run, _NO_DONATION), ())
+                return program.trace(*split_state(_Entry("lower"), state), dyn, hp).lower()
             except _NeedsVJP:
                 entry = _Entry("lower")
                 self._build_diff(entry, cap, spec, static_args, STATE.grad, roots, dyn)
@@ -944,17 +937,6 @@ def _jit_step(run, donate_argnums):
     if _spmd.active():
         return _spmd.jit_program(run, donate_argnums)
     return jax.jit(run, donate_argnums=donate_argnums, keep_unused=bool(donate_argnums))
-
-
-def _state_first(run):
-    """``run`` returning ``(new_state, outputs)``: JAX pairs donated inputs with outputs of the same
-    shape and dtype in output order, so with the state first each state array reuses its own buffer (with
-    the outputs first, a scalar loss would take the buffer of a scalar state such as Adam's ``step``, and
-    XLA adds copies to keep that input alive)."""
-    def step(state, arg_arrays, hp):
-        outs, new_state = run(state, arg_arrays, hp)
-        return new_state, outs
-    return step
 
 
 def _changed_state(cap, data, grads, keys, give) -> tuple:
@@ -1006,8 +988,8 @@ def split_state(entry, state) -> tuple:
         s0, s1, s2 = sides
         return ((d if s0 else [], g if s1 else [], k if s2 else []),
                 ([] if s0 else d, [] if s1 else g, [] if s2 else k))
-    (gd, kd), (gg, kg), (gk, kk) = map(split.split, (0, 1, 2), state)
-    return (gd, gg, gk), (kd, kg, kk)
+    return (tuple(list(compress(v, g)) for v, g in zip(state, split.give)),
+            tuple(list(compress(v, k)) for v, k in zip(state, split.keep)))
 
 
 def _merge(keep, given, kept) -> list:
