@@ -2,8 +2,8 @@
 # One prepared GPU check for a session lent an accelerator (15 minutes of device time): at most 9.8
 # minutes, inside one 600 s call. In order of importance, each part time-boxed and writing its log under
 # $OUT as it goes:
-#   1. the per-call overhead of mt.jit (benchmarks/jit_overhead.py), and what not donating 0-d state and
-#      keys on CUDA costs and protects (benchmarks/donation_check.py: jax-ml/jax#39625);
+#   1. the per-call overhead of mt.jit (benchmarks/jit_overhead.py), and what not donating shared values
+#      on CUDA costs and protects (benchmarks/donation_check.py: jax-ml/jax#39625);
 #   2. the jit-step benchmark (benchmarks/jit_step.py, every column at torch's default "highest" float32
 #      matmul precision; compile times in fresh processes; one line per workload as each finishes);
 #   3. the bench command;

@@ -24,7 +24,7 @@ import threading
 import time
 import warnings
 import weakref
-from collections import deque
+from collections import Counter, deque
 from functools import partial
 from itertools import compress, repeat
 
@@ -41,6 +41,7 @@ from .._meta import is_meta_array
 from .._tensor import Tensor, _DataAlias, _DetachedAlias, _wrap
 from ..nn.modules import module as _module
 from . import _capture, _diagnose
+from ._shared_values import value_ids
 from ._switch import SWITCH
 
 __all__ = ["CompiledFunction", "JitError", "RecompileError"]
@@ -609,28 +610,29 @@ class CompiledFunction:
         entry.kind = "step"
         donate = (0,) if self.donate else ()
         if self.donate:
-            # on CUDA, 0-d state (a step counter, ASGD's mu) and generator keys are never donated: XLA there
-            # can return a stale value for a donated scalar whose new value equals another output's
-            # (jax-ml/jax#39625: ASGD's mu, the same for every parameter, came back unchanged for one of
-            # them). Elsewhere they are, as everything the step changes: on the CPU a changed array passed
-            # undonated makes the next call wait for this one to finish
-            never = _never_donated(cap)
             # first guess: every array and every .grad changes, the generator keys do not (a training
             # step without dropout: the trace below then serves the call); a wrong guess costs one more
             # trace. A .grad slot holding None goes with the donated part: nothing is given, and the part
             # then needs no picking apart on each call
             empty = tuple(t._grad is None for t in cap.tensors)
-            entry.split = _Split((never[0], never[1], (True,) * len(cap.generators)))
+            none = (False,) * len(cap.tensors)
+            entry.split = _Split((none, none, (True,) * len(cap.generators)))
             entry.fn = _jit_step(_step_program(run, entry.split), donate)
         else:
             entry.fn = _jit_step(_step_program(run, _NO_DONATION), ())
         try:
             if self.donate:  # trace first (jax keeps the trace for the call): what does the step change?
-                entry.fn.trace(*split_state(entry, self._gather(cap)), dyn, self._hp(cap))
+                traced = entry.fn.trace(*split_state(entry, self._gather(cap)), dyn, self._hp(cap))
                 # state it leaves as it was (a frozen layer, every parameter of an inference call) is
                 # neither donated nor returned: a donated input must come back, or JAX may hand its buffer
                 # to another output of the same shape
-                (nd, ng, nk), (cd, cg, ck) = never, self._changed
+                (cd, cg, ck) = self._changed
+                # on CUDA, nor is state whose new value is also another output or an input: XLA there can
+                # return a stale value for such a donated output (jax-ml/jax#39625: ASGD's eta and mu,
+                # alike for every parameter). Elsewhere it is donated, as everything the step changes: on
+                # the CPU a changed array passed undonated makes the next call wait for this one
+                nd, ng, nk = (_shared_state(traced, cap) if _on_cuda(cap)
+                              else (none, none, (False,) * len(ck)))
                 keep = (tuple(n or not c for n, c in zip(nd, cd)),
                         tuple(n or not (c or e) for n, c, e in zip(ng, cg, empty)),
                         tuple(n or not c for n, c in zip(nk, ck)))
@@ -997,15 +999,33 @@ def _merge(keep, given, kept) -> list:
     return [next(kept) if k else next(given) for k in keep]
 
 
-def _never_donated(cap, cuda=None) -> tuple:
-    """Masks (arrays, ``.grad``, keys) of the state a step program is never donated: on CUDA (``cuda``:
-    None to tell from the captured arrays), 0-d arrays and generator keys (see ``_probe``); elsewhere
-    nothing."""
-    if cuda is None:
-        devices = getattr(cap.tensors[0]._data, "devices", None) if cap.tensors else None
-        cuda = devices is not None and any(d.platform in ("gpu", "cuda", "rocm") for d in devices())
-    scalar = tuple(cuda and t._data.ndim == 0 for t in cap.tensors)
-    return scalar, scalar, (cuda,) * len(cap.generators)
+def _on_cuda(cap) -> bool:
+    """Whether the captured arrays live on a GPU (where :func:`_shared_state` decides what is kept)."""
+    devices = getattr(cap.tensors[0]._data, "devices", None) if cap.tensors else None
+    return devices is not None and any(d.platform in ("gpu", "cuda", "rocm") for d in devices())
+
+
+def _shared_state(traced, cap) -> tuple:
+    """Masks (arrays, ``.grad``, keys) of the state whose new value, in the traced step program, is also
+    another output or one of its inputs (see :func:`~._shared_values.value_ids`)."""
+    from ..distributed import _spmd
+    try:
+        in_ids, out_ids = value_ids(traced.jaxpr)
+        tree = jax.tree_util.tree_unflatten(traced.out_tree, out_ids)
+    except Exception:  # (a program form the analysis does not know: the coarser rule it replaced)
+        scalar = tuple(t._data.ndim == 0 for t in cap.tensors)
+        return scalar, scalar, (True,) * len(cap.generators)
+    if _spmd.active():
+        tree = tree[0]  # (an SPMD program also returns what keeps its collectives alive)
+    (data, grads, keys), _ = tree
+    counts = Counter(out_ids)
+    inputs = set(in_ids)
+
+    def shared(part, n):
+        return tuple(i in part and part[i] is not None and (counts[part[i]] > 1 or part[i] in inputs)
+                     for i in range(n))
+    n = len(cap.tensors)
+    return shared(data, n), shared(grads, n), shared(keys, len(cap.generators))
 
 
 def _step_program(run, split):
