@@ -963,10 +963,10 @@ def test_every_guard_holds_once_calls_take_the_fast_path(kind):
 
 @pytest.mark.parametrize("cuda", [False, True])
 def test_step_donates_what_it_changes_and_on_cuda_not_shared_values(cuda, monkeypatch):
-    """Parameters, moments, .grad, the step counter and the generator key are donated. On CUDA, state
-    whose new value is also another output is not: XLA there can hand back a stale donated output whose
-    value is another output's (jax-ml/jax#39625). ASGD's eta and mu, computed alike for every parameter from
-    the shared step counter, are such values; elsewhere they are donated too (a changed array passed
+    """Parameters, moments, .grad and the generator key are donated. On CUDA, state of a shape and dtype
+    that a value repeated among the outputs has is not: XLA there can hand back a stale donated output
+    (jax-ml/jax#39625). ASGD's eta and mu, computed alike for every parameter from the shared step
+    counter, are such values, so its 0-d state is kept; elsewhere it is donated too (a changed array passed
     undonated makes the CPU wait for the previous call). The run matches eager either way."""
     from minitorch_jax.jit import _compiled
     from minitorch_jax.jit._compiled import split_state
@@ -997,8 +997,8 @@ def test_step_donates_what_it_changes_and_on_cuda_not_shared_values(cuda, monkey
     flat_kept = jax.tree_util.tree_leaves(kept)
     assert flat_donated and all(a.donated for a in flat_donated)
     assert not any(a.donated for a in flat_kept)
-    n_shared = 8  # 4 x (eta, mu)
-    n_own = 3 * 4 + 2  # (parameter, ax, .grad) x 4, the step counter, the key
+    n_shared = 9  # 4 x (eta, mu) and the step counter, also 0-d
+    n_own = 3 * 4 + 1  # (parameter, ax, .grad) x 4, the key
     if cuda:
         assert [a.shape for a in flat_kept] == [()] * n_shared
         assert len(flat_donated) == n_own

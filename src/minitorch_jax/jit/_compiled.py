@@ -627,11 +627,11 @@ class CompiledFunction:
                 # neither donated nor returned: a donated input must come back, or JAX may hand its buffer
                 # to another output of the same shape
                 (cd, cg, ck) = self._changed
-                # on CUDA, nor is state whose new value is also another output or an input: XLA there can
-                # return a stale value for such a donated output (jax-ml/jax#39625: ASGD's eta and mu,
-                # alike for every parameter). Elsewhere it is donated, as everything the step changes: on
-                # the CPU a changed array passed undonated makes the next call wait for this one
-                nd, ng, nk = (_shared_state(traced, cap) if _on_cuda(cap)
+                # on CUDA, nor is state of a shape and dtype that a value repeated among the outputs has:
+                # XLA there can return a stale value for such a donated output (jax-ml/jax#39625: ASGD's
+                # eta and mu, one value for every parameter). Elsewhere it is donated, as everything the
+                # step changes: on the CPU a changed array passed undonated makes the next call wait
+                nd, ng, nk = (_shared_state(traced, cap, self._changed) if _on_cuda(cap)
                               else (none, none, (False,) * len(ck)))
                 keep = (tuple(n or not c for n, c in zip(nd, cd)),
                         tuple(n or not (c or e) for n, c, e in zip(ng, cg, empty)),
@@ -1005,27 +1005,33 @@ def _on_cuda(cap) -> bool:
     return devices is not None and any(d.platform in ("gpu", "cuda", "rocm") for d in devices())
 
 
-def _shared_state(traced, cap) -> tuple:
-    """Masks (arrays, ``.grad``, keys) of the state whose new value, in the traced step program, is also
-    another output or one of its inputs (see :func:`~._shared_values.value_ids`)."""
+def _shared_state(traced, cap, changed) -> tuple:
+    """Masks (arrays, ``.grad``, keys) of the changed state a step program on CUDA passes undonated: every
+    changed array of a shape and dtype that some value of the program has twice among its outputs (or
+    that changed state takes from an input). In jax-ml/jax#39625 XLA mixes up such a repeated output with
+    a donated buffer of its kind; the state that had the bug (ASGD's eta and mu) lives in 0-d arrays, like
+    the step counter, and passing every 0-d array undonated fixed it on an H200. Kinds no value repeats
+    are donated. ``changed``: the masks of what the traced step changes."""
     from ..distributed import _spmd
     try:
         in_ids, out_ids = value_ids(traced.jaxpr)
-        tree = jax.tree_util.tree_unflatten(traced.out_tree, out_ids)
-    except Exception:  # (a program form the analysis does not know: the coarser rule it replaced)
+        kinds = [(tuple(v.aval.shape), v.aval.dtype) for v in traced.jaxpr.jaxpr.outvars]
+        tree = jax.tree_util.tree_unflatten(traced.out_tree, range(len(out_ids)))  # (output positions)
+    except Exception:  # (a program form the analysis does not know: no 0-d state or key is donated)
         scalar = tuple(t._data.ndim == 0 for t in cap.tensors)
         return scalar, scalar, (True,) * len(cap.generators)
     if _spmd.active():
         tree = tree[0]  # (an SPMD program also returns what keeps its collectives alive)
-    (data, grads, keys), _ = tree
-    counts = Counter(out_ids)
+    state, outs = tree
+    new = [part[i] for part, mask in zip(state, changed) for i, c in enumerate(mask)
+           if c and part.get(i) is not None]  # (the positions of the changed arrays)
+    returned = new + jax.tree_util.tree_leaves(outs)
+    counts = Counter(out_ids[k] for k in returned)
     inputs = set(in_ids)
-
-    def shared(part, n):
-        return tuple(i in part and part[i] is not None and (counts[part[i]] > 1 or part[i] in inputs)
-                     for i in range(n))
-    n = len(cap.tensors)
-    return shared(data, n), shared(grads, n), shared(keys, len(cap.generators))
+    risky = {kinds[k] for k in returned if counts[out_ids[k]] > 1}
+    risky.update(kinds[k] for k in new if out_ids[k] in inputs)
+    return tuple(tuple(c and part.get(i) is not None and kinds[part[i]] in risky for i, c in enumerate(mask))
+                 for part, mask in zip(state, changed))
 
 
 def _step_program(run, split):

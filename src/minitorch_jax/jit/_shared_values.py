@@ -1,9 +1,9 @@
 """Which values of a traced program are one value under several names.
 
-mt.jit uses this on CUDA, where XLA can hand back a stale buffer for a donated output whose value is also
-another output (jax-ml/jax#39625: ASGD's ``eta`` and ``mu``, computed alike for every parameter from the
-shared step counter, are one value after XLA's common-subexpression elimination). The state behind such an
-output is passed undonated there; everything else is still donated.
+mt.jit uses this on CUDA, where XLA can hand back a stale buffer for a donated output when some value is
+returned twice (jax-ml/jax#39625: ASGD's ``eta`` and ``mu``, computed alike for every parameter from the
+shared step counter, are one value after XLA's common-subexpression elimination). There, the changed state
+of the shape and dtype of such a value is passed undonated; everything else is still donated.
 """
 
 from __future__ import annotations
