@@ -134,7 +134,8 @@ def test_state_given_one_value_twice_is_kept_and_matches_eager(cuda_policy):
     assert _kept_and_donated(f) == ([(4,), (4,), (4,)], 1)
 
 
-def test_without_the_cuda_policy_everything_changed_is_donated():
+def test_without_the_cuda_policy_everything_changed_is_donated(monkeypatch):
+    monkeypatch.setattr(_compiled, "_on_cuda", lambda cap: False)  # (as on a CPU, on any backend)
     got, (m,), f = _run(lambda m: (lambda: m()), lambda: (_TwoCounters(),), True)
     assert _kept_and_donated(f) == ([], 4)
 
