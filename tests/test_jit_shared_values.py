@@ -54,6 +54,20 @@ def test_chains_of_equal_computations_merge_through_nested_jit_calls():
     assert _groups(outs) == [(0, 1)]
 
 
+def test_custom_derivative_calls_are_looked_into():
+    @jax.custom_vjp
+    def double(x):
+        return x * 2
+    double.defvjp(lambda x: (x * 2, None), lambda r, g: (g * 2,))
+
+    @jax.custom_jvp
+    def sine(x):
+        return jnp.sin(x)
+    sine.defjvp(lambda p, t: (sine(p[0]), t[0] * jnp.cos(p[0])))
+    _, outs = _ids(lambda a: (double(a), a * 2, double(a), sine(a), jnp.sin(a), sine(a)), jnp.ones(3))
+    assert _groups(outs) == [(0, 1, 2), (3, 4, 5)]
+
+
 def test_outputs_equal_to_inputs_and_equal_constants_share_ids():
     def f(a, b):
         return a, jnp.zeros(3), jnp.zeros(3), b * 1.5, 2.0, 2.0
