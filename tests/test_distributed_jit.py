@@ -35,6 +35,10 @@ def test_ddp_jit_step_program_has_all_reduce_and_no_host_callback():
     _launch("lower")
 
 
+def test_ddp_jit_step_under_the_cuda_donation_policy_matches_eager():
+    _launch("cuda_policy")
+
+
 def test_collectives_inside_jit_match_eager_and_step_without_collective():
     _launch("ops")
 

@@ -4,6 +4,8 @@ train: a DDP model trained with an ``@mt.jit`` step (zero_grad, forward, backwar
        eager DDP run and one process on the doubled batch; replicas agree; no host collective runs
        during the compiled steps (the all-reduce is inside the program).
 lower: the compiled DDP step's lowered program has an all-reduce and no host callback.
+cuda_policy: an ASGD DDP step under mt.jit's CUDA donation policy (forced) matches eager DDP and keeps
+       its 0-d state undonated.
 ops:   collectives called inside an mt.jit function (every ReduceOp, float and int, all_gather,
        broadcast, reduce_scatter ...) give the eager results, with no host collective; in a plain
        jax.jit the host collective still runs (callback); an mt.jit step with no collective trains
@@ -55,8 +57,8 @@ batches = [(mt.tensor(X[4 * i:4 * i + 4][rank::2]), mt.tensor(Y[4 * i:4 * i + 4]
            for i in range(STEPS)]
 
 
-def trainer(model, params, jit):
-    opt = mt.optim.Adam(params, lr=0.05)
+def trainer(model, params, jit, opt_cls=mt.optim.Adam, **kw):
+    opt = opt_cls(params, lr=0.05, **kw)
 
     def step(x, y):
         opt.zero_grad()
@@ -180,6 +182,25 @@ elif mode == "ops":
     other = results[1].clone()
     dist.broadcast(other, src=0)
     assert (rank == 0) == bool(mt.equal(other, results[1])), "ranks trained on different data must differ"
+elif mode == "cuda_policy":
+    # mt.jit's CUDA donation policy (state of the kind of a value returned twice passed undonated) in an
+    # SPMD program, forced on these CPU processes: ASGD's eta and mu, one value for every parameter
+    from minitorch_jax.jit import _compiled
+    _compiled._on_cuda = lambda cap: True
+    analysed, _value_ids = [], _compiled.value_ids
+    _compiled.value_ids = lambda jaxpr: analysed.append(_value_ids(jaxpr)) or analysed[-1]  # (no fallback)
+    runs = []
+    for jit in (False, True):
+        net = make(100 + rank)
+        step = trainer(DDP(net), net.parameters(), jit, mt.optim.ASGD, t0=2)
+        runs.append((net, step, [float(step(x, y)) for x, y in batches]))
+    (net_e, _, loss_e), (net_j, step_j, loss_j) = runs
+    close(loss_j, loss_e, "ASGD losses jit vs eager")
+    for (n, a), b in zip(net_j.state_dict().items(), net_e.state_dict().values()):
+        close(a.numpy(), b.numpy(), f"ASGD jit vs eager DDP: {n}")
+    (entry,) = step_j._cache.values()
+    scalars = [t._data.ndim == 0 for t in step_j._cap.tensors]
+    assert analysed and any(scalars) and entry.split.keep[0] == tuple(scalars), (entry.split.keep, scalars)
 else:
     raise SystemExit(f"unknown mode {mode!r}")
 dist.barrier()
