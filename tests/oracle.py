@@ -15,6 +15,16 @@ import minitorch_jax as mt
 
 torch = pytest.importorskip("torch")
 
+TORCH_VERSION = tuple(int(v) for v in re.match(r"(\d+)\.(\d+)", torch.__version__).groups())
+
+
+def needs_torch(major: int, minor: int, what: str):
+    """Mark a test that checks behaviour torch has only from ``major.minor`` on (``what``): skipped under
+    an older torch (a GPU image's), run everywhere the pinned oracle (2.13) is installed."""
+    return pytest.mark.skipif(TORCH_VERSION < (major, minor),
+                              reason=f"torch {torch.__version__} predates {major}.{minor}: {what}")
+
+
 TOL = {"float16": (1e-2, 1e-2), "bfloat16": (5e-2, 5e-2), "float32": (1e-5, 1e-5),
        "float64": (1e-7, 1e-9), "complex64": (1e-5, 1e-5), "complex128": (1e-10, 1e-10)}
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import minitorch_jax as mt
-from tests.oracle import torch
+from tests.oracle import needs_torch, torch
 
 pytestmark = pytest.mark.skipif(torch is None, reason="torch not installed")
 
@@ -28,6 +28,7 @@ def _clone_state(lib, sd):
 
 
 @pytest.mark.parametrize("opt_cls,kw", [("Adam", {"lr": 0.1}), ("SGD", {"lr": 0.1, "momentum": 0.9})])
+@needs_torch(2, 13, "torch.optim.swap_in_optimizer_params_and_state")
 def test_step_on_swapped_in_params_matches_torch(opt_cls, kw):
     rng = np.random.default_rng(0)
     ws = [rng.standard_normal((3, 2)).astype("float32"), rng.standard_normal(2).astype("float32")]
