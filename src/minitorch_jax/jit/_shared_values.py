@@ -11,7 +11,12 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-from jax.extend import core as jcore
+
+try:
+    from jax.extend.core import Literal
+except ImportError:  # (a jax without it there: a literal then fails the analysis, which mt.jit survives)
+    class Literal:  # type: ignore[no-redef]
+        """Stands in for jax's literal class."""
 
 __all__ = ["value_ids"]
 
@@ -60,7 +65,7 @@ def value_ids(closed_jaxpr) -> tuple[list, list]:
             env.update((v, _const_id(c, fresh)) for v, c in zip(jaxpr.constvars, consts))
 
         def read(v):
-            if isinstance(v, jcore.Literal):
+            if isinstance(v, Literal):
                 return ("literal", str(v.aval), repr(v.val))
             return env[v]
 
