@@ -2,8 +2,9 @@
 # One prepared GPU check for a session lent an accelerator (15 minutes of device time): at most 9.8
 # minutes, inside one 600 s call. In order of importance, each part time-boxed and writing its log under
 # $OUT as it goes:
-#   1. the per-call overhead of mt.jit (benchmarks/jit_overhead.py), and what not donating shared values
-#      on CUDA costs and protects (benchmarks/donation_check.py: jax-ml/jax#39625);
+#   1. the per-call overhead of mt.jit (benchmarks/jit_overhead.py; profile_step.py: where the host time
+#      goes, in profile.log), and what not donating shared values on CUDA costs and protects
+#      (benchmarks/donation_check.py: jax-ml/jax#39625);
 #   2. the jit-step benchmark (benchmarks/jit_step.py, every column at torch's default "highest" float32
 #      matmul precision; compile times in fresh processes; one line per workload as each finishes);
 #   3. the bench command;
@@ -20,9 +21,10 @@ export XLA_PYTHON_CLIENT_PREALLOCATE=false XLA_PYTHON_CLIENT_MEM_FRACTION=0.5
 OUT="${OUT:-/tmp/out}"; mkdir -p "$OUT"
 nvidia-smi -L
 python3 -c "import jax, torch; print('jax', jax.__version__, jax.devices(), 'torch', torch.__version__)"
-(cd benchmarks && timeout 90 python3 jit_overhead.py --steps 150 --rounds 3 2>&1) | grep -v Warn | tee "$OUT/jit_overhead.log"
-(cd benchmarks && timeout 90 python3 donation_check.py --steps 200 --rounds 3 2>&1) | grep -v Warn | tee "$OUT/donation.log"
-timeout "${STEP_TIMEOUT:-230}" python3 benchmarks/jit_step.py --steps 100 --eager-steps 10 --rounds 3 \
+(cd benchmarks && timeout 80 python3 jit_overhead.py --steps 150 --rounds 3 2>&1) | grep -v Warn | tee "$OUT/jit_overhead.log"
+(cd benchmarks && timeout 40 python3 profile_step.py --steps 300 --top 12 2>&1) | grep -v Warn > "$OUT/profile.log"
+(cd benchmarks && timeout 80 python3 donation_check.py --steps 200 --rounds 3 2>&1) | grep -v Warn | tee "$OUT/donation.log"
+timeout "${STEP_TIMEOUT:-220}" python3 benchmarks/jit_step.py --steps 100 --eager-steps 10 --rounds 3 \
   --workloads cnn,mlp,tiny --json "$OUT/jit_step.json" 2>&1 | grep -v Warn | tee "$OUT/jit_step.log"
 timeout 60 python3 -m minitorch_jax.bench --quiet --steps 10 --compare jax --json "$OUT/bench.json" 2>&1 \
   | tee "$OUT/bench.log" | tail -9
@@ -33,7 +35,7 @@ first=$(printf '%s\n' tests/test_jit_shared_values.py tests/test_jit*.py tests/t
   tests/test_optim*.py tests/test_nn_*.py tests/test_tensor*.py tests/test_cuda*.py tests/test_devices.py)
 rest=$(ls tests/test_*.py | grep -vxF -f <(printf '%s\n' $first))
 files=$(printf '%s\n' $first $rest | grep -vE "/($(echo $skip | tr ' ' '|'))\.py$")
-MT_FAILURE_LOG="$OUT/failures.log" timeout "${TEST_TIMEOUT:-120}" python3 -m pytest $files -v -n 14 \
+MT_FAILURE_LOG="$OUT/failures.log" timeout "${TEST_TIMEOUT:-100}" python3 -m pytest $files -v -n 14 \
   -p no:cacheprovider -p no:warnings -p no:benchmark -p no:randomly -rfE --tb=short > "$OUT/tests.log" 2>&1
 echo "pytest exit $? (124: the time box ended it)"; grep -cE " PASSED " "$OUT/tests.log"
 grep -E "FAILED|ERROR|node down" "$OUT/tests.log" | sed 's/ - .*//' | sort -u | head -80
