@@ -122,4 +122,8 @@ __all__ += ["DeviceMesh", "init_device_mesh", "DistError", "DistBackendError", "
             "get_backend_config",
             "record_comm"]
 
+from ._store import FileStore, HashStore, PrefixStore, Store, TCPStore  # noqa: E402
+
+__all__ += ["Store", "HashStore", "TCPStore", "FileStore", "PrefixStore"]
+
 from . import checkpoint  # noqa: E402  (torch.distributed.checkpoint; built on the collectives above)

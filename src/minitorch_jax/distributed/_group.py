@@ -150,6 +150,9 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
         backend: 'jax' (default), 'gloo' (CPU processes; JAX's gloo CPU collectives) or 'nccl'
             (GPUs; with several processes per host each takes GPU ``LOCAL_RANK``).
         init_method: 'env://' (default) or 'tcp://host:port'.
+        store: a key-value store all processes share (``TCPStore``, ``FileStore``, ...) instead of
+            ``init_method``; needs ``world_size`` and ``rank``. Rank 0 publishes the JAX coordinator's
+            address in it.
         timeout: a ``datetime.timedelta`` (or seconds) for joining.
         world_size, rank: override WORLD_SIZE / RANK.
     """
@@ -159,12 +162,21 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
     if backend not in ("jax", "gloo", "nccl", "cpu:gloo,cuda:nccl"):
         raise ValueError(f"init_process_group(): unknown backend {backend!r} "
                          "(expected 'jax', 'gloo' or 'nccl')")
+    if store is not None:  # (torch checks these with asserts)
+        if init_method is not None:
+            raise AssertionError("Cannot specify both init_method and store.")
+        if world_size <= 0:
+            raise AssertionError("world_size must be positive if using store")
+        if rank < 0:
+            raise AssertionError("rank must be non-negative if using store")
     init_method = init_method or "env://"
     world = _env_int("WORLD_SIZE", world_size)
     rk = _env_int("RANK", rank)
     if not 0 <= rk < world:
         raise ValueError(f"init_process_group(): rank {rk} is not in [0, {world})")
-    if init_method.startswith("tcp://"):
+    if store is not None:
+        addr = _coordinator_via_store(store, rk, group_name, world) if world > 1 else ""
+    elif init_method.startswith("tcp://"):
         addr = init_method[len("tcp://"):]
     elif init_method.startswith("env://"):
         host = os.environ.get("MASTER_ADDR")
@@ -205,6 +217,25 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
         _STATE["ours"] = True
         _exit_on_uncaught_exception()
     _STATE.update(init=True, rank=rk, world=world, backend=backend, mesh=None)
+
+
+def _coordinator_via_store(store, rank: int, group_name: str, world: int) -> str:
+    """The JAX coordinator's ``host:port``, published in ``store`` by rank 0 (a free port on its host:
+    MASTER_ADDR, else the TCPStore's host, else this machine) and read by the others."""
+    import socket
+
+    key = f"mt/jax_coordinator/{group_name}"
+    if rank == 0:
+        base = store
+        while hasattr(base, "underlying_store"):  # (a PrefixStore)
+            base = base.underlying_store
+        host = os.environ.get("MASTER_ADDR") or getattr(base, "host", None) or "127.0.0.1"
+        with socket.socket() as s:
+            s.bind((host, 0))
+            port = s.getsockname()[1]
+        store.set(key, f"{host}:{port}")
+        return f"{host}:{port}"
+    return store.get(key).decode()
 
 
 def _exit_on_uncaught_exception() -> None:
