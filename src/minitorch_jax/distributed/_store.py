@@ -427,6 +427,7 @@ class FileStore(Store):
                     f.truncate()
                     f.write(json.dumps(_encode([list(table.data), list(table.data.values()),
                                                 list(table.queues), list(table.queues.values())])))
+                    f.flush()  # (before the lock goes: the next process must read this)
                 return result
             finally:
                 fcntl.flock(f, fcntl.LOCK_UN)
