@@ -249,7 +249,7 @@ def test_init_process_group_store_argument_checks_match_torch():
     assert not mdist.is_initialized()
 
 
-@pytest.mark.parametrize("kind", ["tcp", "file"])
+@pytest.mark.parametrize("kind", ["tcp", "file", "fileinit"])
 def test_processes_join_the_group_through_a_store(kind, tmp_path):
     where = str(_free_port()) if kind == "tcp" else str(tmp_path / "rendezvous.store")
     logs = [tmp_path / f"rank{r}.log" for r in range(2)]  # (files, not pipes: a full pipe would block a rank)
@@ -262,6 +262,59 @@ def test_processes_join_the_group_through_a_store(kind, tmp_path):
         for p in procs:
             p.kill()
     assert f"OK {kind} 0" in logs[0].read_text() and f"OK {kind} 1" in logs[1].read_text()
+
+
+def _rendezvous_outcomes(lib, tmp_path):
+    out = []
+    for args, kw in ((("foo://x",), {}), ((5,), {}), (("tcp://127.0.0.1:0",), {}),
+                     ((f"file://{tmp_path}/a.store",), {}),
+                     ((f"file://{tmp_path}/b.store",), {"world_size": 1}),
+                     (("tcp://127.0.0.1:0?rank=0&world_size=1",), {}),
+                     ((f"file://{tmp_path}/{lib.__name__}.store",), {"rank": 0, "world_size": 1})):
+        try:
+            it = lib.rendezvous(*args, **kw)
+            store, rank, world = next(it)
+            out.append((type(store).__name__, rank, world))
+            try:
+                next(it)
+            except RuntimeError as e:
+                out.append(str(e))
+        except (RuntimeError, ValueError) as e:
+            out.append((type(e).__name__, str(e).replace(f"{type(args[0])}: 5", "int: 5")))
+    return out
+
+
+def test_rendezvous_matches_torch(tmp_path, monkeypatch):
+    assert _rendezvous_outcomes(mdist, tmp_path) == _rendezvous_outcomes(tdist, tmp_path)
+    for lib in (mdist, tdist):
+        with pytest.raises(RuntimeError, match="Rendezvous handler for tcp:// already registered"):
+            lib.register_rendezvous_handler("tcp", lambda url, **kw: iter(()))
+    monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")
+    monkeypatch.setenv("MASTER_PORT", "0")
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    store, rank, world = next(mdist.rendezvous("env://"))
+    assert isinstance(store, mdist.TCPStore) and (rank, world) == (0, 1)
+    monkeypatch.delenv("MASTER_ADDR")
+    with pytest.raises(ValueError, match="environment variable MASTER_ADDR expected"):
+        next(mdist.rendezvous("env://"))
+
+
+def test_a_registered_rendezvous_handler_is_used():
+    from minitorch_jax.distributed import _rendezvous
+
+    seen = []
+
+    def handler(url, **kwargs):
+        seen.append((url, kwargs))
+        yield mdist.HashStore(), 3, 4
+    mdist.register_rendezvous_handler("mem", handler)
+    try:
+        store, rank, world = next(mdist.rendezvous("mem://here", rank=3, world_size=4, timeout=5))
+    finally:
+        del _rendezvous._HANDLERS["mem"]
+    assert isinstance(store, mdist.HashStore) and (rank, world) == (3, 4)
+    assert seen == [("mem://here?rank=3&world_size=4", {"timeout": 5})]
 
 
 def _free_port() -> int:

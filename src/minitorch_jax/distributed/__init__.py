@@ -122,8 +122,10 @@ __all__ += ["DeviceMesh", "init_device_mesh", "DistError", "DistBackendError", "
             "get_backend_config",
             "record_comm"]
 
+from ._rendezvous import register_rendezvous_handler, rendezvous  # noqa: E402
 from ._store import FileStore, HashStore, PrefixStore, Store, TCPStore  # noqa: E402
 
-__all__ += ["Store", "HashStore", "TCPStore", "FileStore", "PrefixStore"]
+__all__ += ["Store", "HashStore", "TCPStore", "FileStore", "PrefixStore", "rendezvous",
+            "register_rendezvous_handler"]
 
 from . import checkpoint  # noqa: E402  (torch.distributed.checkpoint; built on the collectives above)

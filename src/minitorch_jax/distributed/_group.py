@@ -149,7 +149,8 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
     Args:
         backend: 'jax' (default), 'gloo' (CPU processes; JAX's gloo CPU collectives) or 'nccl'
             (GPUs; with several processes per host each takes GPU ``LOCAL_RANK``).
-        init_method: 'env://' (default) or 'tcp://host:port'.
+        init_method: 'env://' (default), 'tcp://host:port' (the JAX coordinator's address) or
+            'file:///path' (a file every process can reach: the coordinator's address goes through it).
         store: a key-value store all processes share (``TCPStore``, ``FileStore``, ...) instead of
             ``init_method``; needs ``world_size`` and ``rank``. Rank 0 publishes the JAX coordinator's
             address in it.
@@ -178,6 +179,10 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
         addr = _coordinator_via_store(store, rk, group_name, world) if world > 1 else ""
     elif init_method.startswith("tcp://"):
         addr = init_method[len("tcp://"):]
+    elif init_method.startswith("file://"):  # (a FileStore on a file every process can reach)
+        from ._rendezvous import rendezvous
+        file_store, _, _ = next(rendezvous(init_method, rk, world))
+        addr = _coordinator_via_store(file_store, rk, group_name, world) if world > 1 else ""
     elif init_method.startswith("env://"):
         host = os.environ.get("MASTER_ADDR")
         port = os.environ.get("MASTER_PORT")
