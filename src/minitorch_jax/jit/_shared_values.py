@@ -39,11 +39,14 @@ def _frozen(v):
 def _const_id(value, fresh):
     """Equal constants (a ``torch.arange`` made twice) are one value to XLA: small ones get an id from
     their contents."""
+    size = getattr(value, "size", None)
+    if not isinstance(size, int) or size > 4096:  # (a big one is not read back from the device)
+        return ("const", next(fresh))
     try:
         a = np.asarray(value)
     except Exception:  # (a key array or another opaque constant: its own value)
         return ("const", next(fresh))
-    if a.size > 4096 or a.dtype == object:
+    if a.dtype == object:
         return ("const", next(fresh))
     return ("const", str(a.dtype), a.shape, a.tobytes())
 
