@@ -21,9 +21,9 @@ export XLA_PYTHON_CLIENT_PREALLOCATE=false XLA_PYTHON_CLIENT_MEM_FRACTION=0.5
 OUT="${OUT:-/tmp/out}"; mkdir -p "$OUT"
 nvidia-smi -L
 python3 -c "import jax, torch; print('jax', jax.__version__, jax.devices(), 'torch', torch.__version__)"
-(cd benchmarks && timeout 80 python3 jit_overhead.py --steps 150 --rounds 3 2>&1) | grep -v Warn | tee "$OUT/jit_overhead.log"
+(cd benchmarks && timeout 95 python3 jit_overhead.py --steps 150 --rounds 3 2>&1) | grep -v Warn | tee "$OUT/jit_overhead.log"
 (cd benchmarks && timeout 40 python3 profile_step.py --steps 300 --top 12 2>&1) | grep -v Warn > "$OUT/profile.log"
-(cd benchmarks && timeout 80 python3 donation_check.py --steps 200 --rounds 3 2>&1) | grep -v Warn | tee "$OUT/donation.log"
+(cd benchmarks && timeout 65 python3 donation_check.py --steps 200 --rounds 3 2>&1) | grep -v Warn | tee "$OUT/donation.log"
 timeout "${STEP_TIMEOUT:-220}" python3 benchmarks/jit_step.py --steps 100 --eager-steps 10 --rounds 3 \
   --workloads cnn,mlp,tiny --json "$OUT/jit_step.json" 2>&1 | grep -v Warn | tee "$OUT/jit_step.log"
 # (three workloads, no comparison column: all six with JAX's did not finish in 60 s there)

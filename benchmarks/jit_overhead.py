@@ -5,7 +5,8 @@ hand-written JAX+optax, on the tiny MLP (32-64-64-10, batch 32) and the MLP (784
 Per workload it prints, in microseconds, the median time until each call returns and until its loss is
 ready when every step is synchronised (``sync``), and the mean time per step when steps are queued
 without synchronising (``async``); each figure is the best of alternating rounds of the three steps.
-``mt.jit - program`` is what automatic state capture costs per call; ``program - JAX`` is what the
+``zg last`` is mt.jit on the same step with ``opt.zero_grad()`` last instead of first (no ``.grad`` comes
+back). ``mt.jit - program`` is what automatic state capture costs per call; ``program - JAX`` is what the
 program's extra inputs and outputs (``.grad``, the RNG key, hyperparameters) cost. ``mt.jit's Python
 alone`` times the call with its XLA program stubbed out: the guards, gathering and writing back, without
 the machine's noise in a difference of two timings.
@@ -21,7 +22,7 @@ import time
 
 import jax
 import numpy as np
-from jit_step import WORKLOADS, _data, _jax_params, _jax_step, _mt_jit_step
+from jit_step import WORKLOADS, _data, _jax_params, _jax_step, _mt_jit_step, _mt_model
 
 import minitorch_jax as mt
 from minitorch_jax.jit._compiled import split_state
@@ -110,6 +111,25 @@ def _python_only(compiled, mt_step, calls=3000):
     return best * 1e6
 
 
+def _zero_grad_last_step(w, x, y):
+    """The same training step written ``loss.backward(); opt.step(); opt.zero_grad()`` (as common in torch
+    code as zero_grad first): the gradients are None when it returns, so the program returns none."""
+    mt.manual_seed(0)
+    model = _mt_model(w)
+    opt = mt.optim.Adam(model.parameters(), lr=1e-3)
+    xt, yt = mt.tensor(x), mt.tensor(y)
+
+    @mt.jit
+    def train_step(x, y):
+        loss = mt.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        return loss
+
+    return lambda: train_step(xt, yt)
+
+
 def measure(name, steps, rounds=3):
     """The three steps of one workload, timed in ``rounds`` alternating rounds (clock ramps and drifts then
     hit all three alike; a fresh GPU process's first figures are slow); the best of each figure, in us."""
@@ -120,12 +140,15 @@ def measure(name, steps, rounds=3):
     mt_step()
     mt_step()  # eager warm-up, then the compile
     jax_step = _jax_step(w, _jax_params(model), x, y)
+    last_step = _zero_grad_last_step(w, x, y)
+    last_step()
+    last_step()
     res: dict = {}
     for _ in range(rounds):
         program, restore = _program_of(compiled, x, y)
         figures = {"program": _sync(program, steps) + (_async(program, steps),)}
         restore()
-        for label, fn in (("mt.jit", mt_step), ("JAX", jax_step)):
+        for label, fn in (("mt.jit", mt_step), ("JAX", jax_step), ("zg last", last_step)):
             figures[label] = _sync(fn, steps) + (_async(fn, steps),)
         for label, f in figures.items():
             res[label] = tuple(map(min, res.get(label, f), f))
@@ -149,7 +172,7 @@ def main(argv=None):
     print(f"{'workload':9s}{'':9s}{'sync: returned':>16s}{'ready':>9s}{'async':>9s}")
     for name in a.workloads.split(","):
         r = measure(name, a.steps, a.rounds)
-        for label in ("mt.jit", "program", "JAX"):
+        for label in ("mt.jit", "program", "JAX", "zg last"):
             ret, ready, asy = r[label]
             print(f"{name:9s}{label:9s}{ret:16.0f}{ready:9.0f}{asy:9.0f}")
         d = [r["mt.jit"][i] - r["program"][i] for i in range(3)]
