@@ -1056,6 +1056,43 @@ def test_frozen_layer_keeps_its_arrays_while_the_rest_trains_like_eager():
     assert keep[:2] == (True, True) and not any(keep[2:4])  # frozen weight/bias kept
 
 
+def test_step_with_zero_grad_last_returns_no_gradients_and_matches_eager():
+    """``loss.backward(); opt.step(); opt.zero_grad()``: every .grad is None after a call, as eagerly, so
+    the program returns no gradient arrays (a step with zero_grad first must return them all)."""
+    from minitorch_jax.jit._compiled import split_state
+
+    def run(jit, last):
+        mt.manual_seed(0)
+        model = nn.Sequential(nn.Linear(6, 16), nn.Tanh(), nn.Linear(16, 3))
+        opt = mt.optim.Adam(model.parameters(), lr=0.05)
+
+        def step(x, y):
+            if not last:
+                opt.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            if last:
+                opt.zero_grad()
+            return loss
+        f = mt.jit(step) if jit else step
+        x, y = _data()
+        losses = [f(x, y).item() for _ in range(4)]
+        return losses, model, f, (x, y)
+
+    want, m_eager, _, _ = run(False, True)
+    got, m_jit, f, (x, y) = run(True, True)
+    assert got == pytest.approx(want, abs=1e-6)
+    assert all(p.grad is None for p in m_jit.parameters())
+    for a, b in zip(_params(m_jit), _params(m_eager)):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+    for last, n_grads in ((True, 0), (False, 4)):
+        _, _, f, (x, y) = run(True, last)
+        (entry,) = f._cache.values()
+        traced = entry.fn.trace(*split_state(entry, f._gather(f._cap)), [x._data, y._data], f._hp(f._cap))
+        assert len(jax.tree_util.tree_leaves(traced.out_info[0][1])) == n_grads, last
+
+
 def test_gradient_only_step_donates_grads_but_not_parameters():
     """A compiled forward+backward (the optimizer steps eagerly outside) changes .grad alone: the
     parameters are not donated and keep their arrays; the gradients match eager ones."""
