@@ -316,6 +316,8 @@ class TCPStore(Store):
         is_master: whether this process runs the server.
         timeout: for connecting and for blocking operations (default 300 s).
         wait_for_workers: see ``world_size``.
+        multi_tenant, master_listen_fd, use_libuv: torch's server options, accepted and unused (one server
+            per master object, plain sockets).
     """
 
     def __init__(self, host_name: str, port: int, world_size: int | None = None, is_master: bool = False,
