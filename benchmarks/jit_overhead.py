@@ -22,7 +22,7 @@ import time
 
 import jax
 import numpy as np
-from jit_step import WORKLOADS, _data, _jax_params, _jax_step, _mt_jit_step, _mt_model
+from jit_step import WORKLOADS, _data, _jax_params, _jax_step, _mt_jit_step
 
 import minitorch_jax as mt
 from minitorch_jax.jit._compiled import split_state
@@ -111,25 +111,6 @@ def _python_only(compiled, mt_step, calls=3000):
     return best * 1e6
 
 
-def _zero_grad_last_step(w, x, y):
-    """The same training step written ``loss.backward(); opt.step(); opt.zero_grad()`` (as common in torch
-    code as zero_grad first): the gradients are None when it returns, so the program returns none."""
-    mt.manual_seed(0)
-    model = _mt_model(w)
-    opt = mt.optim.Adam(model.parameters(), lr=1e-3)
-    xt, yt = mt.tensor(x), mt.tensor(y)
-
-    @mt.jit
-    def train_step(x, y):
-        loss = mt.nn.functional.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        opt.zero_grad()
-        return loss
-
-    return lambda: train_step(xt, yt)
-
-
 def measure(name, steps, rounds=3):
     """The three steps of one workload, timed in ``rounds`` alternating rounds (clock ramps and drifts then
     hit all three alike; a fresh GPU process's first figures are slow); the best of each figure, in us."""
@@ -140,7 +121,8 @@ def measure(name, steps, rounds=3):
     mt_step()
     mt_step()  # eager warm-up, then the compile
     jax_step = _jax_step(w, _jax_params(model), x, y)
-    last_step = _zero_grad_last_step(w, x, y)
+    mt.manual_seed(0)
+    last_step = _mt_jit_step(w, x, y, zero_grad_last=True)[2]  # (its program returns no .grad)
     last_step()
     last_step()
     res: dict = {}

@@ -96,7 +96,9 @@ def _mt_steps(w, x, y):
     return (lambda: step(xt, yt)), model
 
 
-def _mt_jit_step(w, x, y):
+def _mt_jit_step(w, x, y, zero_grad_last=False):
+    """``(compiled step, model, step with the data bound)``; ``zero_grad_last``: the step written
+    ``loss.backward(); opt.step(); opt.zero_grad()`` (no ``.grad`` comes back from its program)."""
     model = _mt_model(w)
     opt = mt.optim.Adam(model.parameters(), lr=1e-3)
     xt, yt = mt.tensor(x), mt.tensor(y)
@@ -104,10 +106,13 @@ def _mt_jit_step(w, x, y):
 
     @mt.jit
     def train_step(x, y):
-        opt.zero_grad()
+        if not zero_grad_last:
+            opt.zero_grad()
         loss = F.cross_entropy(model(x), y)
         loss.backward()
         opt.step()
+        if zero_grad_last:
+            opt.zero_grad()
         return loss
 
     return train_step, model, lambda: train_step(xt, yt)

@@ -176,13 +176,13 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
     if not 0 <= rk < world:
         raise ValueError(f"init_process_group(): rank {rk} is not in [0, {world})")
     if store is not None:
-        addr = _coordinator_via_store(store, rk, group_name, world) if world > 1 else ""
+        addr = _coordinator_via_store(store, rk, group_name) if world > 1 else ""
     elif init_method.startswith("tcp://"):
         addr = init_method[len("tcp://"):]
     elif init_method.startswith("file://"):  # (a FileStore on a file every process can reach)
         from ._rendezvous import rendezvous
         file_store, _, _ = next(rendezvous(init_method, rk, world))
-        addr = _coordinator_via_store(file_store, rk, group_name, world) if world > 1 else ""
+        addr = _coordinator_via_store(file_store, rk, group_name) if world > 1 else ""
     elif init_method.startswith("env://"):
         host = os.environ.get("MASTER_ADDR")
         port = os.environ.get("MASTER_PORT")
@@ -224,7 +224,7 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
     _STATE.update(init=True, rank=rk, world=world, backend=backend, mesh=None)
 
 
-def _coordinator_via_store(store, rank: int, group_name: str, world: int) -> str:
+def _coordinator_via_store(store, rank: int, group_name: str) -> str:
     """The JAX coordinator's ``host:port``, published in ``store`` by rank 0 (a free port on its host:
     MASTER_ADDR, else the TCPStore's host, else this machine) and read by the others."""
     import socket

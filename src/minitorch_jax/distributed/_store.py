@@ -440,11 +440,12 @@ class FileStore(Store):
             try:
                 return self._locked(op, args)
             except DistStoreError as e:
-                if not str(e).startswith("Wait timeout") or time.monotonic() >= deadline:
-                    if str(e).startswith("Wait timeout"):  # (the table waited 0 ms: say how long this did)
-                        raise DistStoreError(f"Wait timeout after {timeout * 1000:.0f} ms, keys: "
-                                             f"{str(e).split('keys: ', 1)[1]}") from None
+                if not str(e).startswith("Wait timeout"):
                     raise
+                if time.monotonic() >= deadline:  # (the table waited 0 ms each time: say how long this did)
+                    keys = str(e).split("keys: ", 1)[1]
+                    raise DistStoreError(f"Wait timeout after {timeout * 1000:.0f} ms, keys: "
+                                         f"{keys}") from None
             time.sleep(0.01)
 
 

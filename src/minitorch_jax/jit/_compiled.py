@@ -1001,8 +1001,7 @@ def _merge(keep, given, kept) -> list:
 
 def _on_cuda(cap) -> bool:
     """Whether the captured arrays live on a GPU (where :func:`_shared_state` decides what is kept)."""
-    devices = getattr(cap.tensors[0]._data, "devices", None) if cap.tensors else None
-    return devices is not None and any(d.platform in ("gpu", "cuda", "rocm") for d in devices())
+    return bool(cap.tensors) and cap.tensors[0].is_cuda
 
 
 def _shared_state(traced, cap, changed) -> tuple:
